@@ -1,0 +1,86 @@
+"""LocalTarget: the reference DCC in-process. Same wire format as over HTTP (signed DUIS XML in,
+signed DUIS XML out); only the socket is missing."""
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from cryptography import x509
+
+from duis import codec, errors
+
+from .fixtures import Fixture
+from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState
+
+
+class LocalTarget:
+    name = "local"
+    capabilities = frozenset({Capability.PROVISION, Capability.SWITCHES, Capability.RESET})
+
+    def __init__(self, dcc=None, *, config=None) -> None:
+        from reference.dcc import ReferenceDCC
+        self.dcc = dcc or ReferenceDCC(config)
+        self._owned = dcc is None
+
+    # --- the seam ---------------------------------------------------------------------------
+
+    def submit(self, request_id: str, signed_request: bytes) -> Acknowledgement:
+        verdict = self.dcc.handle_service_request(signed_request)
+        try:
+            decode = codec.decode_refusal if verdict.http_status == 400 else codec.decode_response
+            response = decode(verdict.response, verify_with=self.dcc.dsp_certificate)
+        except errors.DuisError as exc:
+            raise TargetFault(f"{request_id}: the reference's acknowledgement is unusable: {exc}") from exc
+        return Acknowledgement(request_id, verdict.http_status, verdict.response, response, response.reason)
+
+    def await_outcome(self, request_id: str, timeout: float) -> Outcome:
+        xml = self.dcc.outbox.wait(request_id, timeout)
+        if xml is None:
+            raise TargetFault(f"{request_id}: no final outcome from the in-process reference within {timeout:g} s")
+        try:
+            response = codec.decode_response(xml, verify_with=self.dcc.dsp_certificate)
+        except errors.DuisError as exc:
+            raise TargetFault(f"{request_id}: the reference's final outcome is unusable: {exc}") from exc
+        return Outcome(request_id, xml, response)
+
+    def describe(self) -> dict:
+        return {"target": "local (reference DCC in-process)", "reference": version("mp107-harness"),
+                **{k: v for k, v in self.dcc.state().items()}}
+
+    # --- capabilities -------------------------------------------------------------------------
+
+    def provision(self, fixture: Fixture) -> None:
+        from reference.inventory import Device
+        from reference.registration import Registration
+        for der in fixture.trust_anchors_der:
+            self.dcc.load_trust_anchor(x509.load_der_x509_certificate(der))
+        for user in fixture.users:
+            self.dcc.load_user(user.user_id, user.roles, x509.load_der_x509_certificate(user.xml_signing_cert_der))
+        for d in fixture.devices:
+            self.dcc.load_device(Device(d.device_id, d.device_type, d.smets, d.mpxn, d.status, d.cohort))
+        for r in fixture.registrations:
+            self.dcc.load_registration(Registration(r.mpxn, r.fuel, r.supplier_id, r.network_operator_id))
+        for s in fixture.slots:
+            self.dcc.load_anchor_slot(s.device_id, s.remote_party_role, s.digital_signing_der, s.key_agreement_der)
+
+    def cohort_of(self, s1sp: str) -> str:
+        for cohort, name in self.dcc.config.cohorts.items():
+            if name == s1sp:
+                return cohort
+        raise KeyError(f"no cohort is served by {s1sp}")
+
+    def set_switch(self, on: bool) -> None:
+        self.dcc.set_switch(on)
+
+    def set_s1sp_implemented(self, s1sp: str, implemented: bool) -> None:
+        self.dcc.set_s1sp_implemented(s1sp, implemented)
+
+    def state(self) -> TargetState:
+        s = self.dcc.state()
+        return TargetState(s["mp107_switch"], s["s1sp_implemented"])
+
+    def reset(self) -> None:
+        self.dcc.reset()
+
+    def close(self) -> None:
+        if self._owned:
+            self.dcc.close()

@@ -1,0 +1,87 @@
+"""The Target protocol: one narrow seam between the suite and an implementation under test.
+
+Like httpx's transport, it is a handful of plain methods: submit a signed DUIS request and get the
+DSP's acknowledgement; await the final outcome by RequestID with a timeout. Optional capabilities
+(provision fixtures, flip the feature switch and S1SP flags, reset) are declared, never assumed: a
+scenario that needs one the target lacks is skipped with that reason.
+
+Two kinds of failure are kept apart. A *non-conformance* is an answer that breaks a rule: the
+scenario fails. A *target fault* (`TargetFault`: refused connection, timeout, HTTP 5xx, an
+unparseable or unsigned answer, an outcome that never arrives) means the target could not be
+judged: the scenario is broken, with a one-line reason naming the RequestID and the URL.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from duis.messages import ServiceResponse
+
+
+class Capability(str, enum.Enum):
+    PROVISION = "provision"          # load users, trust anchors, devices, registrations, anchor slots
+    SWITCHES = "switches"            # set the DSP feature switch and each S1SP's implemented flag
+    RESET = "reset"
+
+
+class TargetFault(Exception):
+    """The target could not be judged (not a conformance failure)."""
+
+
+class CapabilityMissing(Exception):
+    """The target lacks a capability a scenario needs: skip the scenario, saying which."""
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    request_id: str
+    http_status: int
+    xml: bytes
+    response: ServiceResponse
+    reason: str | None = None        # the target's own explanation, where it gives one
+
+    @property
+    def code(self) -> str:
+        return self.response.response_code
+
+
+@dataclass(frozen=True)
+class Outcome:
+    request_id: str
+    xml: bytes
+    response: ServiceResponse
+
+    @property
+    def code(self) -> str:
+        """I0, or the S1SP alert's code, or whatever code ended the request."""
+        return self.response.outcome_code
+
+
+@dataclass
+class TargetState:
+    mp107_switch: bool | None = None
+    s1sp_implemented: dict[str, bool] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Target(Protocol):
+    name: str
+    capabilities: frozenset[Capability]
+
+    def submit(self, request_id: str, signed_request: bytes) -> Acknowledgement: ...
+
+    def await_outcome(self, request_id: str, timeout: float) -> Outcome: ...
+
+    def describe(self) -> dict: ...
+
+    # optional, per `capabilities`
+    def provision(self, fixture) -> None: ...
+
+    def set_switch(self, on: bool) -> None: ...
+
+    def set_s1sp_implemented(self, s1sp: str, implemented: bool) -> None: ...
+
+    def state(self) -> TargetState: ...
+
+    def reset(self) -> None: ...

@@ -1,0 +1,4 @@
+"""Binds every .feature file under features/ to pytest."""
+from pytest_bdd import scenarios
+
+scenarios(".")

@@ -1,0 +1,1 @@
+"""SECMP0107 conformance harness: the requirement catalogue and the `mp107` command."""

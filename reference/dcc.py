@@ -1,0 +1,169 @@
+"""The reference DCC: one DSP, three S1SPs, SMETS2 devices, Registration Data, the Smart Metering
+Inventory and users. `handle_service_request` is the whole Target Interface (SPEC §5) in-process;
+the `load_*`/`set_*`/`reset` methods are its test-support API."""
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cryptography import x509
+
+from duis import signing
+from smki import TestSMKI
+
+from . import config as cfg
+from .anchor_slots import slot_from_pair
+from .dsp import DSP, Verdict
+from .inventory import Device, SmartMeteringInventory
+from .outbox import Outbox
+from .registration import Registration, RegistrationData
+from .rules import Context
+from .s1sp import S1SP
+from .smets2 import Smets2Devices
+from .users import User, UserDirectory
+
+log = logging.getLogger(__name__)
+
+DSP_USER_ID = "90-B3-D5-1F-30-00-00-02"
+"""The DSP's EUI-64, as in DCC Boxed's DSP XML-signing certificate."""
+
+
+class ReferenceDCC:
+    def __init__(self, config: cfg.ReferenceConfig | None = None, *, data_dir: Path | str | None = None) -> None:
+        self.config = config or cfg.ReferenceConfig()
+        self._own_dir = data_dir is None
+        self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="mp107-reference-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.users = UserDirectory()
+        self.inventory = SmartMeteringInventory()
+        self.registrations = RegistrationData()
+        self.outbox = Outbox()
+        self.smets2 = Smets2Devices()
+        # The DCC's own signing credentials, from an SMKI of its own.
+        self._smki = TestSMKI.generate(name="ZD")
+        dsp_cred = self._smki.issue_xml_signing(DSP_USER_ID, role_code="89")
+        self.dsp_signer = signing.Signer(dsp_cred.key, dsp_cred.cert)
+        self.s1sps: dict[str, S1SP] = {}
+        for n, name in enumerate(cfg.S1SPS, start=1):
+            cred = self._smki.issue_xml_signing(f"90-B3-D5-1F-30-00-01-0{n}", role_code="89")
+            self.s1sps[name] = S1SP(name, self.data_dir / f"{name.lower()}.sqlite",
+                                    signing.Signer(cred.key, cred.cert))
+        self._workers = {name: ThreadPoolExecutor(1, thread_name_prefix=name) for name in [*self.s1sps, "SMETS2"]}
+        self.dsp = DSP(self)
+
+    # --- certificates a user of this DCC needs -------------------------------------------------
+
+    @property
+    def dsp_certificate(self) -> x509.Certificate:
+        return self.dsp_signer.cert
+
+    def s1sp_certificate(self, name: str) -> x509.Certificate:
+        return self.s1sps[name].signer.cert
+
+    # --- the Target Interface ------------------------------------------------------------------
+
+    def handle_service_request(self, xml: bytes) -> Verdict:
+        verdict = self.dsp.handle(xml)
+        if verdict.accepted is not None:
+            self._route(verdict.accepted)
+        return verdict
+
+    def response(self, request_id: str) -> bytes | None:
+        return self.outbox.get(request_id)
+
+    def subscribe(self, user_id: str, deliver) -> None:
+        """`deliver(request_id, response_xml)` is called with each final outcome for `user_id`."""
+        self.outbox.subscribe(user_id, deliver)
+
+    def s1sp_for(self, device: Device) -> S1SP:
+        return self.s1sps[self.config.cohorts[device.cohort]]
+
+    def _route(self, ctx: Context) -> None:
+        if ctx.device.smets == 2:
+            self._workers["SMETS2"].submit(self._complete, ctx, self.smets2.process)
+        else:
+            s1sp = self.s1sp_for(ctx.device)
+            ctx.s1sp_implemented = self.config.s1sp_implemented.get(s1sp.name, False)
+            self._workers[s1sp.name].submit(self._complete, ctx, s1sp.process)
+
+    def _complete(self, ctx: Context, process) -> None:
+        rid = str(ctx.request.request_id)
+        try:
+            outcome = signing.sign(process(ctx), self.dsp_signer)
+        except Exception:  # never lose an accepted request silently
+            log.exception("processing %s failed", rid)
+            return
+        self.outbox.put(ctx.sender.user_id, rid, outcome)
+
+    # --- test support --------------------------------------------------------------------------
+
+    def load_user(self, user_id: str, roles, xml_signing_certificate: x509.Certificate) -> None:
+        self.users.add(User(user_id, frozenset(roles), xml_signing_certificate))
+
+    def load_trust_anchor(self, certificate: x509.Certificate) -> None:
+        self.users.add_trust_anchor(certificate)
+
+    def load_device(self, device: Device) -> None:
+        if device.smets == 1:
+            if device.cohort not in self.config.cohorts:
+                raise ValueError(f"SMETS1 device {device.device_id}: cohort {device.cohort!r} is not served "
+                                 f"by any S1SP ({self.config.cohorts})")
+            self.s1sp_for(device).add_device(device)
+        self.inventory.add(device)
+
+    def load_registration(self, registration: Registration) -> None:
+        self.registrations.put(registration)
+        for s1sp in self.s1sps.values():
+            s1sp.put_registration(registration)
+
+    def load_anchor_slot(self, device_id: str, role: str, digital_signing: bytes, key_agreement: bytes) -> None:
+        device = self.inventory.get(device_id)
+        if device is None:
+            raise KeyError(f"device {device_id} is not in the inventory: load it first")
+        slot = slot_from_pair(digital_signing, key_agreement)
+        if device.smets == 2:
+            self.smets2.put_slot(device_id, role, slot)
+        else:
+            self.s1sp_for(device).put_slot(device_id, role, slot)
+
+    def anchor_slot(self, device_id: str, role: str):
+        device = self.inventory.get(device_id)
+        if device is None:
+            raise KeyError(device_id)
+        return self.smets2.slot(device_id, role) if device.smets == 2 else self.s1sp_for(device).slot(device_id, role)
+
+    def set_switch(self, on: bool) -> None:
+        self.config.mp107_switch = bool(on)
+
+    def set_s1sp_implemented(self, name: str, implemented: bool) -> None:
+        if name not in self.s1sps:
+            raise KeyError(f"unknown S1SP {name!r}; expected one of {sorted(self.s1sps)}")
+        self.config.s1sp_implemented[name] = bool(implemented)
+
+    def state(self) -> dict:
+        return {"mp107_switch": self.config.mp107_switch,
+                "s1sp_implemented": dict(self.config.s1sp_implemented),
+                "cohorts": dict(self.config.cohorts),
+                "broken": sorted(self.config.broken)}
+
+    def reset(self) -> None:
+        for worker in self._workers.values():
+            worker.submit(lambda: None).result()
+        self.users.clear()
+        self.inventory.clear()
+        self.registrations.clear()
+        self.outbox.reset()
+        self.smets2.reset()
+        for s1sp in self.s1sps.values():
+            s1sp.reset()
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            worker.shutdown(wait=True)
+        for s1sp in self.s1sps.values():
+            s1sp.close()
+        if self._own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)

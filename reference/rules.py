@@ -1,0 +1,316 @@
+"""SPEC §4, one named rule each, so that each can be tested alone and deliberately broken.
+
+A *check* returns a `Rejection` (code + reason) or None. An *exemption* returns True when it
+applies. `ReferenceConfig.broken` names rules to break: a broken check never rejects; a broken
+exemption never applies. The DSP runs `DSP_CHECKS` in order; the S1SP and the SMETS2 device run
+theirs. Where to find a rule: its name is its place, e.g. `s1sp.ownership` is `s1sp_ownership`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+from cryptography import x509
+
+from smki import inspect as cert_inspect
+
+from . import codes, config as cfg
+from .anchor_slots import slot_owner
+from .inventory import Device
+from .registration import Registration
+from .users import NETWORK_OPERATOR_ROLES, User
+
+
+@dataclass(frozen=True)
+class Rejection:
+    code: str
+    rule: str
+    reason: str
+
+
+@dataclass
+class Context:
+    """What a rule may look at. Filled in as the pipeline goes."""
+    request: object                      # duis.messages.ServiceRequest
+    xml: bytes
+    config: cfg.ReferenceConfig
+    sender: User | None = None
+    acting_role: str | None = None
+    device: Device | None = None
+    registration: Registration | None = None
+    slot: dict | None = None             # the anchor slot being replaced (6.15.1), if known
+    trust_anchors: list = field(default_factory=list)
+    s1sp_implemented: bool = True
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @property
+    def srv(self) -> str:
+        return self.request.srv
+
+    @property
+    def body(self):
+        return self.request.body
+
+
+CHECKS: dict[str, Callable[[Context], Rejection | None]] = {}
+EXEMPTIONS: dict[str, Callable[[Context], bool]] = {}
+
+
+def check(name: str):
+    def register(fn):
+        CHECKS[name] = fn
+        fn.rule_name = name
+        return fn
+    return register
+
+
+def exemption(name: str):
+    def register(fn):
+        EXEMPTIONS[name] = fn
+        fn.rule_name = name
+        return fn
+    return register
+
+
+def run_check(name: str, ctx: Context) -> Rejection | None:
+    if name in ctx.config.broken:
+        return None
+    return CHECKS[name](ctx)
+
+
+def exempt(name: str, ctx: Context) -> bool:
+    if name in ctx.config.broken:
+        return False
+    return EXEMPTIONS[name](ctx)
+
+
+def all_rule_names() -> list[str]:
+    return sorted([*CHECKS, *EXEMPTIONS])
+
+
+# --- DSP ------------------------------------------------------------------------------------
+
+@check("dsp.known_user")
+def dsp_known_user(ctx: Context) -> Rejection | None:
+    if ctx.sender is None:
+        return Rejection(codes.E1, "dsp.known_user",
+                         f"BusinessOriginatorID {ctx.request.request_id.originator} is not a known DCC User")
+    return None
+
+
+@check("dsp.signature")
+def dsp_signature(ctx: Context) -> Rejection | None:
+    from duis import errors, signing
+    try:
+        signing.verify(ctx.xml, ctx.sender.xml_signing_certificate)
+    except errors.SignatureInvalid as exc:
+        return Rejection(codes.E1, "dsp.signature",
+                         f"signature does not verify against the XML-signing certificate of "
+                         f"{ctx.sender.user_id}: {exc}")
+    return None
+
+
+@check("dsp.role_access")
+def dsp_role_access(ctx: Context) -> Rejection | None:
+    permitted = ctx.config.access.get(ctx.srv, frozenset())
+    roles = sorted(ctx.sender.roles & permitted)
+    if not roles:
+        return Rejection(codes.E2, "dsp.role_access",
+                         f"user {ctx.sender.user_id} holds roles {sorted(ctx.sender.roles)}; "
+                         f"SRV {ctx.srv} may be sent by {sorted(permitted)}")
+    ctx.acting_role = roles[0]
+    return None
+
+
+@check("dsp.command_variant")
+def dsp_command_variant(ctx: Context) -> Rejection | None:
+    allowed = cfg.DEFAULT_COMMAND_VARIANTS.get(ctx.srv, frozenset())
+    if ctx.request.command_variant not in allowed:
+        return Rejection(codes.E12, "dsp.command_variant",
+                         f"Command Variant {ctx.request.command_variant} is not valid for SRV {ctx.srv}; "
+                         f"expected one of {sorted(allowed)}")
+    return None
+
+
+@check("dsp.device_exists")
+def dsp_device_exists(ctx: Context) -> Rejection | None:
+    if ctx.device is None:
+        return Rejection(codes.E19, "dsp.device_exists",
+                         f"device {ctx.request.request_id.target} is not in the Smart Metering Inventory")
+    return None
+
+
+@check("dsp.device_status")
+def dsp_device_status(ctx: Context) -> Rejection | None:
+    if ctx.device.status not in cfg.STATUSES_FOR_SRV:
+        return Rejection(codes.E5, "dsp.device_status",
+                         f"device {ctx.device.device_id} has SMI status {ctx.device.status}; "
+                         f"SRV {ctx.srv} needs one of {sorted(cfg.STATUSES_FOR_SRV)}")
+    return None
+
+
+@check("dsp.device_type")
+def dsp_device_type(ctx: Context) -> Rejection | None:
+    allowed = cfg.DEVICE_TYPES_FOR_SRV.get(ctx.srv, frozenset())
+    if ctx.device.device_type not in allowed:
+        return Rejection(codes.E11, "dsp.device_type",
+                         f"SRV {ctx.srv} cannot target a {ctx.device.device_type}; expected one of {sorted(allowed)}")
+    return None
+
+
+def _fuel_role(ctx: Context) -> str | None:
+    """The sender's role that fits the device's fuel (IS/ED electricity, GS/GT gas)."""
+    fitting = {"electricity": ("IS", "ED"), "gas": ("GS", "GT")}[ctx.device.fuel]
+    permitted = ctx.config.access.get(ctx.srv, frozenset())
+    for role in fitting:
+        if role in ctx.sender.roles and role in permitted:
+            return role
+    return None
+
+
+def registration_data_problem(ctx: Context) -> str | None:
+    """SRPD 6.1(f): is the sender registered, in its role, for the device's MPAN/MPRN?"""
+    role = _fuel_role(ctx)
+    if role is None:
+        return (f"user {ctx.sender.user_id} ({sorted(ctx.sender.roles)}) holds no role for a "
+                f"{ctx.device.fuel} supply")
+    ctx.acting_role = role
+    if ctx.registration is None:
+        return f"no Registration Data for {ctx.device.mpxn} (device {ctx.device.device_id})"
+    registered = ctx.registration.registered_for(role)
+    if registered != ctx.sender.user_id:
+        return (f"{ctx.device.mpxn}: registered {role} is {registered}, "
+                f"not the sender {ctx.sender.user_id}")
+    return None
+
+
+@exemption("dsp.rdp_exemption.smets2_critical")
+def dsp_exemption_smets2_critical(ctx: Context) -> bool:
+    """Critical Service Requests to SMETS2 devices have no Registration Data check."""
+    return ctx.device.smets == 2 and ctx.request.command_variant in cfg.CRITICAL_COMMAND_VARIANTS
+
+
+def _is_6_2_d(ctx: Context) -> bool:
+    """SRPD 6.2(d) as drafted by SECMP0107: SMETS1, SRV 6.15.1, sent by an ED or GT, replacing
+    NetworkOperator credentials."""
+    return (ctx.device.smets == 1 and ctx.srv == "6.15.1"
+            and bool(ctx.sender.roles & NETWORK_OPERATOR_ROLES)
+            and _fuel_role(ctx) in NETWORK_OPERATOR_ROLES
+            and getattr(ctx.body, "remote_party_role", None) == "NetworkOperator")
+
+
+@exemption("dsp.rdp_exemption.6_2_d")
+def dsp_exemption_6_2_d(ctx: Context) -> bool:
+    """MP107 at the DSP: 6.2(d) applies only with the feature switch on."""
+    return ctx.config.mp107_switch and _is_6_2_d(ctx)
+
+
+@check("dsp.registration_data")
+def dsp_registration_data(ctx: Context) -> Rejection | None:
+    if exempt("dsp.rdp_exemption.smets2_critical", ctx) or exempt("dsp.rdp_exemption.6_2_d", ctx):
+        return None
+    problem = registration_data_problem(ctx)
+    if problem:
+        return Rejection(codes.E4, "dsp.registration_data", problem)
+    return None
+
+
+DSP_CHECKS = (
+    "dsp.known_user", "dsp.signature", "dsp.role_access", "dsp.command_variant",
+    "dsp.device_exists", "dsp.device_status", "dsp.device_type", "dsp.registration_data",
+)
+
+
+# --- S1SP -----------------------------------------------------------------------------------
+
+@exemption("s1sp.rdp_exemption.6_2_d")
+def s1sp_exemption_6_2_d(ctx: Context) -> bool:
+    """MP107 at an S1SP: only if that S1SP has implemented the change."""
+    return ctx.s1sp_implemented and _is_6_2_d(ctx)
+
+
+@check("s1sp.registration_data")
+def s1sp_registration_data(ctx: Context) -> Rejection | None:
+    if exempt("s1sp.rdp_exemption.6_2_d", ctx):
+        return None
+    problem = registration_data_problem(ctx)
+    if problem:
+        return Rejection(codes.S1VE4, "s1sp.registration_data", problem)
+    return None
+
+
+@check("s1sp.ownership")
+def s1sp_ownership(ctx: Context) -> Rejection | None:
+    """S1SR 4.2: the Business Originator ID must be the Entity Identifier of the certificate in
+    the slot being replaced."""
+    owner = slot_owner(ctx.slot)
+    if owner != ctx.sender.user_id:
+        return Rejection(codes.S1VE64, "s1sp.ownership",
+                         f"{ctx.body.remote_party_role} slot of {ctx.device.device_id} holds the credentials of "
+                         f"{owner or 'nobody'}, not of the sender {ctx.sender.user_id}")
+    return None
+
+
+def replacement_problems(ctx: Context) -> list[str]:
+    body = ctx.body
+    role = body.remote_party_role
+    problems: list[str] = []
+    entity_ids = set()
+    for usage, der in (("DigitalSigning", body.replacement.digital_signing),
+                       ("KeyAgreement", body.replacement.key_agreement)):
+        try:
+            cert = x509.load_der_x509_certificate(der)
+        except ValueError as exc:
+            problems.append(f"{usage} certificate is not a DER X.509 certificate: {exc}")
+            continue
+        entity_ids.add(cert_inspect.entity_id(cert))
+        problems += [f"{usage} certificate: {p}" for p in cert_inspect.validate_organisation_certificate(
+            cert, expected_role=role, expected_usage=usage, trust=ctx.trust_anchors, at=ctx.now,
+            time_checks=body.apply_time_based_cpv_checks)]
+    if len(entity_ids) > 1:
+        problems.append(f"the two certificates belong to different organisations: {sorted(entity_ids)}")
+    return problems
+
+
+@check("s1sp.replacement_certificates")
+def s1sp_replacement_certificates(ctx: Context) -> Rejection | None:
+    problems = replacement_problems(ctx)
+    if problems:
+        return Rejection(codes.S1VE_INVALID_CERTIFICATE, "s1sp.replacement_certificates", "; ".join(problems))
+    return None
+
+
+S1SP_CHECKS = {
+    "6.15.1": ("s1sp.registration_data", "s1sp.ownership", "s1sp.replacement_certificates"),
+    "6.21": ("s1sp.registration_data", "s1sp.replacement_certificates"),
+    "6.24.1": ("s1sp.registration_data",),
+}
+
+
+# --- SMETS2 device --------------------------------------------------------------------------
+
+@check("smets2.ownership")
+def smets2_ownership(ctx: Context) -> Rejection | None:
+    """A SMETS2 device only executes a command authenticated by the Known Remote Party in the slot."""
+    owner = slot_owner(ctx.slot)
+    if owner != ctx.sender.user_id:
+        return Rejection(codes.E_SMETS2_DEVICE_REJECTED, "smets2.ownership",
+                         f"SMETS2 device {ctx.device.device_id}: {ctx.body.remote_party_role} slot belongs to "
+                         f"{owner or 'nobody'}, not to {ctx.sender.user_id}")
+    return None
+
+
+@check("smets2.replacement_certificates")
+def smets2_replacement_certificates(ctx: Context) -> Rejection | None:
+    problems = replacement_problems(ctx)
+    if problems:
+        return Rejection(codes.E_SMETS2_DEVICE_REJECTED, "smets2.replacement_certificates", "; ".join(problems))
+    return None
+
+
+SMETS2_CHECKS = {
+    "6.15.1": ("smets2.ownership", "smets2.replacement_certificates"),
+    "6.21": ("smets2.replacement_certificates",),
+    "6.24.1": (),
+}

@@ -1,0 +1,123 @@
+"""A SMETS1 Service Provider: keeps its devices' virtual anchor slots in its own SQLite database
+(schema in s1sp_db.py), applies its own checks (rules.S1SP_CHECKS) and answers, asynchronously, with
+a signed SMETS1 response (I0) or a signed S1SP alert."""
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+from duis import codec, messages
+
+from . import codes, rules
+from .anchor_slots import SlotCertificate, slot_from_pair
+from .inventory import Device
+from .registration import Registration
+from .s1sp_db import create_schema
+
+
+class S1SP:
+    def __init__(self, name: str, db_path: Path | str, signer) -> None:
+        self.name = name
+        self.signer = signer
+        self.db_path = str(db_path)
+        self._conn = sqlite3.connect(self.db_path, check_same_thread=False)
+        self._lock = threading.Lock()
+        create_schema(self._conn, "sqlite")
+
+    # --- its database ---------------------------------------------------------------------
+
+    def add_device(self, device: Device) -> None:
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO device (device_id, device_type, smets, mpxn, cohort, smi_status) "
+                "VALUES (?, ?, 1, ?, ?, ?)",
+                (device.device_id, device.device_type, device.mpxn, device.cohort or "", device.status))
+
+    def put_registration(self, reg: Registration) -> None:
+        """The S1SP's own copy of Registration Data (it checks it itself, SRPD 16.1)."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO registration (mpxn, fuel, supplier_id, network_operator_id) VALUES (?, ?, ?, ?)",
+                (reg.mpxn, reg.fuel, reg.supplier_id, reg.network_operator_id))
+
+    def registration(self, mpxn: str | None) -> Registration | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT mpxn, fuel, supplier_id, network_operator_id FROM registration WHERE mpxn = ?",
+                (mpxn,)).fetchone()
+        return Registration(*row) if row else None
+
+    def put_slot(self, device_id: str, role: str, slot: dict[str, SlotCertificate]) -> None:
+        with self._lock, self._conn:
+            self._write_slot(device_id, role, slot)
+
+    def _write_slot(self, device_id: str, role: str, slot: dict[str, SlotCertificate]) -> None:
+        for usage, cert in slot.items():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO anchor_slot (device_id, remote_party_role, usage, entity_id, "
+                "certificate_serial, certificate, floor_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (device_id, role, usage, cert.entity_id, cert.serial, cert.der, cert.floor_seq))
+
+    def slot(self, device_id: str, role: str) -> dict[str, SlotCertificate]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT usage, entity_id, certificate_serial, certificate, floor_seq FROM anchor_slot "
+                "WHERE device_id = ? AND remote_party_role = ?", (device_id, role)).fetchall()
+        return {usage: SlotCertificate(eid, serial, bytes(der), floor) for usage, eid, serial, der, floor in rows}
+
+    def reset(self) -> None:
+        with self._lock, self._conn:
+            for table in ("anchor_slot", "device", "registration", "no_certificate"):
+                self._conn.execute(f"DELETE FROM {table}")
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # --- processing -----------------------------------------------------------------------
+
+    def process(self, ctx: rules.Context) -> bytes:
+        """Apply the S1SP's checks to a request the DSP accepted; return the final Response
+        (before the DSP's outer signature)."""
+        request = ctx.request
+        device = ctx.device
+        ctx.registration = self.registration(device.mpxn)
+        if request.srv in ("6.15.1", "6.21"):
+            ctx.slot = self.slot(device.device_id, request.body.remote_party_role)
+        for name in rules.S1SP_CHECKS[request.srv]:
+            rejection = rules.run_check(name, ctx)
+            if rejection:
+                return codec.encode_s1sp_alert(
+                    request.request_id, device.device_id, rejection.code, _now(), self.signer,
+                    additional_information=f"{self.name} {rejection.rule}: {rejection.reason}"[:1000])
+        return codec.encode_smets1_response(
+            request.request_id, device.device_id, request.request_id.originator, request.srv,
+            self._execute(ctx), _now(), self.signer)
+
+    def _execute(self, ctx: rules.Context):
+        request, device = ctx.request, ctx.device
+        if request.srv == "6.24.1":
+            details = []
+            for role in request.body.remote_party_roles:
+                for usage, cert in sorted(self.slot(device.device_id, role).items()):
+                    details.append(messages.RemotePartyDetail(
+                        role=role, usage=usage, remote_party_id=cert.entity_id,
+                        certificate_hash=cert.sha1, floor_seq=cert.floor_seq))
+            return messages.RetrieveDeviceSecurityCredentialsKRPRsp(details=tuple(details))
+        body = request.body
+        new_slot = slot_from_pair(body.replacement.digital_signing, body.replacement.key_agreement,
+                                  body.floor_seq)
+        with self._lock, self._conn:
+            self._write_slot(device.device_id, body.remote_party_role, new_slot)
+        if request.srv == "6.21":
+            return messages.RequestHandoverOfDCCControlledDeviceRsp()
+        mode = "NetworkOperatorByNetworkOperator" if body.remote_party_role == "NetworkOperator" else "SupplierBySupplier"
+        return messages.UpdateSecurityCredentialsKRPRsp(replacement_mode=mode)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+__all__ = ["S1SP", "codes"]

@@ -1,0 +1,93 @@
+"""MP107-R4: requests with a bad signature, and bad or hostile input."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pytest_bdd import parsers, then, when
+
+from adapters import hostile, service_requests as srv
+from adapters.world import new_device_id
+from duis import codec, signing
+from smki import TestSMKI
+
+from .scenario_state import explain
+from .service_requests import send
+from .vocabulary import OTHER, PARTY, ROLE
+
+SIGNER = "(?:the )?(?P<signer>registered supplier|other supplier|registered network operator|wrong network operator|third network operator)"
+
+
+def _signed_update(state, party, other, role, signer_label=None):
+    pair = state.party(other).certificate_pair()
+    body = srv.update_security_credentials(role, pair, state.cast.smki.certification_path())
+    sender = state.party(party)
+    request = state.client.build(sender.user_id, state.device.device.device_id, "6.15.1", body)
+    signer = state.party(signer_label or party).signer
+    return request, signing.sign(codec.encode_request(request), signer)
+
+
+@when(parsers.re(rf"{PARTY} sends SRV 6\.15\.1 with {OTHER}'s certificates for the {ROLE} slot, signed with {SIGNER}'s key"))
+def sends_signed_by_another(state, party, other, role, signer):
+    request, xml = _signed_update(state, party, other, role, signer)
+    state.record(state.client.send_raw(str(request.request_id.originator), str(request.request_id), xml,
+                                       description=f"SRV 6.15.1 signed with the {signer}'s key"))
+
+
+@when(parsers.re(rf"{PARTY} sends SRV 6\.15\.1 with {OTHER}'s certificates for the {ROLE} slot, altered after signing"))
+def sends_altered(state, party, other, role):
+    request, xml = _signed_update(state, party, other, role)
+    state.record(state.client.send_raw(str(request.request_id.originator), str(request.request_id),
+                                       hostile.alter_after_signing(xml),
+                                       description="SRV 6.15.1 altered after signing"))
+
+
+@when(parsers.re(rf"{PARTY} sends (?P<malformation>{'|'.join(hostile.MALFORMATIONS)})"))
+def sends_malformed(state, party, malformation):
+    request, xml = _signed_update(state, party, "registered network operator", "NetworkOperator")
+    state.record(state.client.send_raw(str(request.request_id.originator), str(request.request_id),
+                                       hostile.MALFORMATIONS[malformation](xml), description=malformation))
+
+
+@then("the DSP refuses it as malformed input")
+def refused_as_malformed(state):
+    ack = state.last.ack
+    assert ack.http_status == 400 and ack.code.startswith("E"), \
+        explain(state.last, "HTTP 400 with a DUIS Response carrying an E code")
+
+
+@when(parsers.re(rf"{PARTY} sends SRV 6\.24\.1 for the {ROLE} slot of a device that does not exist"))
+def sends_to_unknown_device(state, party, role):
+    sender = state.party(party)
+    request = state.client.build(sender.user_id, new_device_id(), "6.24.1", srv.retrieve_security_credentials(role))
+    state.record(state.client.send(sender.signer, request, description="SRV 6.24.1 to a device that does not exist"))
+
+
+@lru_cache(maxsize=1)
+def _foreign_smki() -> TestSMKI:
+    return TestSMKI.generate(name="ZX")
+
+
+def _bad_pair(state, party, problem):
+    if problem == "the registered supplier's certificates":
+        return state.party("registered supplier").certificate_pair()
+    ds, ka = state.party(party).certificate_pair()
+    if problem == "its own certificates in swapped key usages":
+        return ka, ds
+    org = _foreign_smki().issue_organisation(state.party(party).user_id, "NetworkOperator")
+    return org.der_pair()
+
+
+@when(parsers.re(rf"{PARTY} sends SRV 6\.15\.1 for the {ROLE} slot with (?P<problem>the registered supplier's certificates|its own certificates in swapped key usages|certificates from an SMKI the DCC does not know)"))
+def sends_bad_certificates(state, party, role, problem):
+    body = srv.update_security_credentials(role, _bad_pair(state, party, problem), state.cast.smki.certification_path())
+    send(state, party, "6.15.1", body, f"replacing the {role} slot with {problem}")
+
+
+@when(parsers.re(rf"a user the DCC does not know sends SRV 6\.24\.1 for the {ROLE} slot"))
+def unknown_user_sends(state, role):
+    stranger = state.cast.smki.issue_user("90-B3-D5-1F-30-0F-FF-FE", {"ED"})
+    xml_cred = stranger.xml_signing
+    request = state.client.build(stranger.user_id, state.device.device.device_id, "6.24.1",
+                                 srv.retrieve_security_credentials(role))
+    state.record(state.client.send(signing.Signer(xml_cred.key, xml_cred.cert), request,
+                                   description="SRV 6.24.1 from a User ID the DCC does not know"))
