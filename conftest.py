@@ -14,7 +14,7 @@ from mp107 import catalogue
 from steps.scenario_state import ScenarioState
 
 pytest_plugins = [
-    "steps.devices", "steps.switches", "steps.service_requests", "steps.outcomes", "steps.security_input",
+    "steps.devices", "steps.switches", "steps.service_requests", "steps.outcomes", "steps.security_input", "steps.datafix",
 ]
 
 ROOT = Path(__file__).resolve().parent
@@ -33,6 +33,8 @@ def pytest_addoption(parser):
                     help="seconds to wait for a final outcome before the scenario is judged broken")
     group.addoption("--reference-break", action="append", default=[],
                     help="run the in-process reference with this rule deliberately broken (see reference/rules.py)")
+    group.addoption("--reference-s1sp-not-implemented", action="append", default=[], metavar="S1SP",
+                    help="run the in-process reference with this S1SP not having implemented MP107 (repeatable)")
 
 
 def pytest_configure(config):
@@ -43,7 +45,7 @@ def pytest_configure(config):
         os.environ["DUIS_SCHEMA_DIR"] = str(DEFAULT_SHARED_DUIS / "schema")
     for req_id in catalogue.load():
         config.addinivalue_line("markers", f"{req_id}: SPEC requirement {req_id}")
-    for tag in ("FIA-5.2",):
+    for tag in ("FIA-5.2", "FIA-4.2.2"):
         config.addinivalue_line("markers", f"{tag}: the FIA's own SIT/UIT test approach")
 
 
@@ -66,9 +68,11 @@ def target(request):
     if spec != "local":
         pytest.exit(f"--target {spec}: only 'local' is available in this build", returncode=2)
     from adapters.local import LocalTarget
-    from reference.config import ReferenceConfig
+    from reference.config import S1SPS, ReferenceConfig
     broken = frozenset(request.config.getoption("--reference-break"))
-    tgt = LocalTarget(config=ReferenceConfig(broken=broken))
+    not_implemented = set(request.config.getoption("--reference-s1sp-not-implemented"))
+    tgt = LocalTarget(config=ReferenceConfig(
+        broken=broken, s1sp_implemented={s: s not in not_implemented for s in S1SPS}))
     yield tgt
     tgt.close()
 

@@ -39,6 +39,14 @@ class SlotFixture:
     key_agreement_der: bytes
 
 
+@dataclass(frozen=True)
+class NoCertificateFixture:
+    """One entry of the NO certificate repository (the published NO certificates, ERM31)."""
+    entity_id: str
+    usage: str              # DigitalSigning | KeyAgreement
+    certificate_der: bytes
+
+
 @dataclass
 class Fixture:
     users: list[UserFixture] = field(default_factory=list)
@@ -46,3 +54,4 @@ class Fixture:
     devices: list[DeviceFixture] = field(default_factory=list)
     registrations: list[RegistrationFixture] = field(default_factory=list)
     slots: list[SlotFixture] = field(default_factory=list)
+    no_certificates: list[NoCertificateFixture] = field(default_factory=list)

@@ -14,7 +14,7 @@ from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetSta
 
 class LocalTarget:
     name = "local"
-    capabilities = frozenset({Capability.PROVISION, Capability.SWITCHES, Capability.RESET})
+    capabilities = frozenset({Capability.PROVISION, Capability.SWITCHES, Capability.RESET, Capability.DATAFIX})
 
     def __init__(self, dcc=None, *, config=None) -> None:
         from reference.dcc import ReferenceDCC
@@ -61,6 +61,20 @@ class LocalTarget:
             self.dcc.load_registration(Registration(r.mpxn, r.fuel, r.supplier_id, r.network_operator_id))
         for s in fixture.slots:
             self.dcc.load_anchor_slot(s.device_id, s.remote_party_role, s.digital_signing_der, s.key_agreement_der)
+        for n in fixture.no_certificates:
+            self.dcc.load_no_certificate(n.entity_id, n.usage, n.certificate_der)
+
+    def run_datafix(self, s1sp: str, *, dry_run: bool = False):
+        """Run the Requirement 2 data fix on `s1sp`'s own database, as the DCC would on LIVE.
+        Returns (report, IDs of the devices whose slots it changed)."""
+        from reference import datafix
+        with datafix.connect(f"sqlite:///{self.dcc.s1sps[s1sp].db_path}") as db:
+            if dry_run:
+                return datafix.dry_run(db), set()
+            report = datafix.run(db)
+            fixed = {row[0] for row in db.query("SELECT device_id FROM datafix_audit WHERE run_id = :run_id",
+                                                {"run_id": report.run_id})}
+        return report, fixed
 
     def cohort_of(self, s1sp: str) -> str:
         for cohort, name in self.dcc.config.cohorts.items():

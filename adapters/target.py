@@ -23,6 +23,7 @@ class Capability(str, enum.Enum):
     PROVISION = "provision"          # load users, trust anchors, devices, registrations, anchor slots
     SWITCHES = "switches"            # set the DSP feature switch and each S1SP's implemented flag
     RESET = "reset"
+    DATAFIX = "datafix"              # run the Requirement 2 data fix on one S1SP's database
 
 
 class TargetFault(Exception):

@@ -129,6 +129,11 @@ class ReferenceDCC:
         else:
             self.s1sp_for(device).put_slot(device_id, role, slot)
 
+    def load_no_certificate(self, entity_id: str, usage: str, certificate: bytes) -> None:
+        """An entry of the NO certificate repository (ERM31), which every S1SP holds."""
+        for s1sp in self.s1sps.values():
+            s1sp.put_no_certificate(entity_id, usage, certificate)
+
     def anchor_slot(self, device_id: str, role: str):
         device = self.inventory.get(device_id)
         if device is None:

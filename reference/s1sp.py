@@ -42,6 +42,13 @@ class S1SP:
                 "INSERT OR REPLACE INTO registration (mpxn, fuel, supplier_id, network_operator_id) VALUES (?, ?, ?, ?)",
                 (reg.mpxn, reg.fuel, reg.supplier_id, reg.network_operator_id))
 
+    def put_no_certificate(self, entity_id: str, usage: str, der: bytes) -> None:
+        cert = SlotCertificate.from_der(der)
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO no_certificate (entity_id, usage, certificate_serial, certificate) "
+                "VALUES (?, ?, ?, ?)", (entity_id, usage, cert.serial, der))
+
     def registration(self, mpxn: str | None) -> Registration | None:
         with self._lock:
             row = self._conn.execute(

@@ -19,6 +19,11 @@ class ScenarioState:
     device: DeviceSetup | None = None
     last: Exchange | None = None
     restore: list[Callable[[], None]] = field(default_factory=list)
+    # Requirement 2 (data fix) scenarios
+    pit_spec: tuple | None = None
+    pit_db: object = None
+    datafix_report: object = None
+    datafix_fixed: set = field(default_factory=set)
 
     @property
     def target(self):
