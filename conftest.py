@@ -9,7 +9,7 @@ import allure
 import pytest
 
 from adapters.client import Client
-from adapters.target import Capability
+from adapters.target import Capability, TargetFault
 from mp107 import catalogue
 from steps.scenario_state import ScenarioState
 
@@ -24,13 +24,18 @@ DEFAULT_SHARED_DUIS = ROOT.parent / "shared" / "duis"
 def pytest_addoption(parser):
     group = parser.getgroup("mp107", "SECMP0107 conformance harness")
     group.addoption("--target", default="local",
-                    help="'local' (the reference DCC in-process, default) or the base URL of a Target Interface v1 endpoint")
-    group.addoption("--profile", default=None, help="target profile (TOML) describing users, devices and capabilities")
+                    help="'local' (the reference DCC in-process, default); 'serve' (the reference DCC served over HTTP "
+                         "on a free loopback port for this run); the base URL of a Target Interface v1 endpoint; or "
+                         "'profile' (the [target].base_url of --profile)")
+    group.addoption("--profile", default=None,
+                    help="target profile (TOML) describing users, devices and capabilities (docs/targets.md); "
+                         "default for 'serve': profiles/reference.toml")
     group.addoption("--s1sp", default="all", help="run the per-S1SP scenarios for one S1SP only (S1SP1, S1SP2, S1SP3) or 'all'")
     group.addoption("--duis-xsd", default=None,
                     help="folder holding 'DUIS Schema V5.4.xsd' (default: $DUIS_SCHEMA_DIR, else ../shared/duis/schema)")
-    group.addoption("--outcome-timeout", type=float, default=10.0,
-                    help="seconds to wait for a final outcome before the scenario is judged broken")
+    group.addoption("--outcome-timeout", type=float, default=None,
+                    help="seconds to wait for a final outcome before the scenario is judged broken "
+                         "(default: the profile's [timeouts].outcome, else 10)")
     group.addoption("--reference-break", action="append", default=[],
                     help="run the in-process reference with this rule deliberately broken (see reference/rules.py)")
     group.addoption("--reference-s1sp-not-implemented", action="append", default=[], metavar="S1SP",
@@ -47,6 +52,33 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{req_id}: SPEC requirement {req_id}")
     for tag in ("FIA-5.2", "FIA-4.2.2"):
         config.addinivalue_line("markers", f"{tag}: the FIA's own SIT/UIT test approach")
+    _configure_target(config)
+
+
+def _configure_target(config):
+    """Check --target and read --profile once, before any test runs: a mistake there is a usage
+    error (exit 4), not 100 broken scenarios."""
+    from adapters import profile as profiles
+    spec = config.getoption("--target")
+    if spec not in ("local", "serve", "profile") and not spec.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--target {spec}: expected 'local', 'serve', 'profile' or an http(s):// base URL")
+    path = config.getoption("--profile")
+    if spec == "serve" and path is None:
+        path = profiles.REFERENCE_PROFILE
+    profile = None
+    if path is not None:
+        try:
+            profile = profiles.load(path, base_url=spec if spec.startswith(("http://", "https://")) else None)
+        except profiles.ProfileError as exc:
+            raise pytest.UsageError(f"--profile: {exc}") from None
+    if spec == "profile" and (profile is None or profile.base_url is None):
+        raise pytest.UsageError("--target profile: expected --profile with a [target].base_url")
+    if spec != "local" and config.getoption("--reference-break"):
+        raise pytest.UsageError("--reference-break works on the in-process reference only (--target local)")
+    config.stash[_PROFILE] = profile
+
+
+_PROFILE = pytest.StashKey()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -63,10 +95,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def target(request):
+def profile(request):
+    """The target profile (adapters/profile.py), or None without --profile."""
+    return request.config.stash[_PROFILE]
+
+
+@pytest.fixture(scope="session")
+def target(request, profile):
     spec = request.config.getoption("--target")
     if spec != "local":
-        pytest.exit(f"--target {spec}: only 'local' is available in this build", returncode=2)
+        yield from _http_target(request, spec, profile)
+        return
     from adapters.local import LocalTarget
     from reference.config import S1SPS, ReferenceConfig
     broken = frozenset(request.config.getoption("--reference-break"))
@@ -77,23 +116,56 @@ def target(request):
     tgt.close()
 
 
+def _http_target(request, spec, profile):
+    """HttpTarget at the URL given, the profile's URL, or a reference served for this run."""
+    from adapters import profile as profiles
+    from adapters.http import HttpTarget, ServedReference
+    profile = profile or profiles.default_profile()
+    served = None
+    if spec == "serve":
+        not_implemented = request.config.getoption("--reference-s1sp-not-implemented")
+        served = ServedReference(*(["--s1sp-not-implemented", *not_implemented] if not_implemented else []))
+        base_url = served.start()
+    else:
+        base_url = profile.base_url if spec == "profile" else spec
+    try:
+        tgt = HttpTarget(base_url, profile)
+        try:
+            yield tgt
+        finally:
+            tgt.close()
+    finally:
+        if served is not None:
+            served.close()
+
+
 @pytest.fixture(scope="session")
-def cast(target):
+def cast(target, profile):
     from adapters.world import Cast
-    the_cast = Cast()
+    the_cast = profile.cast() if profile is not None else Cast()
     if Capability.PROVISION in target.capabilities:
         target.provision(the_cast.fixture())
     return the_cast
 
 
 @pytest.fixture(scope="session")
-def client(target, request):
-    return Client(target, outcome_timeout=request.config.getoption("--outcome-timeout"))
+def device_pool(profile):
+    """The profile's devices, for a target without provisioning (None without a profile)."""
+    from adapters.profile import DevicePool
+    return DevicePool(profile.devices) if profile is not None and profile.devices else None
+
+
+@pytest.fixture(scope="session")
+def client(target, request, profile):
+    timeout = request.config.getoption("--outcome-timeout")
+    if timeout is None:
+        timeout = profile.timeouts.outcome if profile is not None else 10.0
+    return Client(target, outcome_timeout=timeout)
 
 
 @pytest.fixture
-def state(cast, client):
-    s = ScenarioState(cast=cast, client=client)
+def state(cast, client, device_pool):
+    s = ScenarioState(cast=cast, client=client, device_pool=device_pool)
     yield s
     for undo in reversed(s.restore):
         undo()
@@ -108,3 +180,26 @@ def pytest_bdd_before_scenario(request, feature, scenario):
     for key in ("s1sp", "fuel"):
         if key in example:
             allure.dynamic.tag(example[key])
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """A TargetFault (the target could not be judged: refused connection, timeout, HTTP 5xx, an
+    unusable answer, an outcome that never came) makes the scenario *broken*, not failed. Allure
+    already files any non-assertion exception as broken (its hook runs inside this one and sees
+    the report unchanged). JUnit has no "broken": it writes <error> for a failure outside the call
+    phase and <failure> inside it, so the call report of a TargetFault is filed as "setup". The
+    testcase also gets the property verdict=broken."""
+    fault = call.excinfo is not None and call.excinfo.errisinstance(TargetFault)
+    if fault:   # its reason says it all: show the project's frames only (site-packages ones cost time, say nothing)
+        own = [entry for entry in call.excinfo.traceback if ROOT in Path(str(entry.path)).parents
+               and ".venv" not in str(entry.path)]
+        call.excinfo.traceback = call.excinfo.traceback.__class__(own[-4:] or list(call.excinfo.traceback)[-1:])
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and fault:
+        item.user_properties.append(("verdict", "broken"))
+        report.user_properties.append(("verdict", "broken"))
+        report.mp107_broken = True
+        if report.when == "call":
+            report.when = "setup"

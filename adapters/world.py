@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Mapping
 
 from duis import signing
 from duis.types import mpan_with_check_digit
-from smki import TestSMKI, UserCredentials
+from smki import Credential, TestSMKI, UserCredentials, remote_party_role_for
 
-from .fixtures import DeviceFixture, Fixture, RegistrationFixture, SlotFixture, UserFixture
+from .fixtures import DeviceFixture, Fixture, NoCertificateFixture, RegistrationFixture, SlotFixture, UserFixture
 
 FUELS = ("electricity", "gas")
 SMETS1_DEVICE_TYPE = {"electricity": "ESME", "gas": "GPF"}
@@ -28,11 +29,37 @@ PARTIES = {
 ROLELESS_PARTIES = {"export supplier": ("ES", 0x06), "other user": ("OU", 0x07)}
 
 
+def role_for(label: str, fuel: str | None) -> str:
+    """The user role a party needs: e.g. the wrong network operator on gas is a GT."""
+    if label in ROLELESS_PARTIES:
+        return ROLELESS_PARTIES[label][0]
+    kind = PARTIES[label][0]
+    return SUPPLIER_ROLE[fuel] if kind == "supplier" else NETWORK_OPERATOR_ROLE[fuel]
+
+
+@dataclass(frozen=True)
+class SuppliedUser:
+    """A user a target profile names for a party instead of a generated one.
+
+    `xml_signing` None: the harness SMKI issues one for this User ID (the target must then be
+    provisioned with it). `organisation_pair` None: the harness SMKI issues the Organisation
+    certificates (digital signing, key agreement; DER) for this User ID."""
+    user_id: str
+    roles: frozenset[str]
+    xml_signing: Credential | None = None
+    organisation_pair: tuple[bytes, bytes] | None = None
+
+
 @dataclass(frozen=True)
 class Party:
     label: str
     fuel: str | None
     credentials: UserCredentials
+    supplied: bool = False
+    """True when the target already knows this user (its XML-signing credential came from the
+    profile); False for one the harness made, which the target must be provisioned with."""
+    organisation_pair: tuple[bytes, bytes] | None = None
+    """The profile's Organisation certificates, when it gives them instead of the harness SMKI."""
 
     @property
     def user_id(self) -> str:
@@ -44,6 +71,8 @@ class Party:
         return signing.Signer(xml.key, xml.cert)
 
     def certificate_pair(self) -> tuple[bytes, bytes]:
+        if self.organisation_pair is not None:
+            return self.organisation_pair
         org = self.credentials.organisation
         if org is None:
             raise ValueError(f"{self.label} ({self.user_id}) holds no Organisation certificates")
@@ -53,18 +82,55 @@ class Party:
         return f"{self.label} {self.user_id}"
 
 
+def party_keys() -> list[tuple[str | None, str]]:
+    """Every (fuel, label) the cast has: per fuel each of PARTIES, and (None, label) for ROLELESS_PARTIES."""
+    return [(fuel, label) for fuel in FUELS for label in PARTIES] + [(None, label) for label in ROLELESS_PARTIES]
+
+
 class Cast:
-    def __init__(self, smki: TestSMKI | None = None) -> None:
+    """`overrides` puts a profile's users in place of generated ones, per (fuel, label) (fuel None
+    for the roleless parties); `certification_path` (DER, issuing CA first) replaces the harness
+    SMKI's in the requests when the profile's Organisation certificates come from another SMKI."""
+
+    def __init__(self, smki: TestSMKI | None = None, overrides: Mapping[tuple[str | None, str], SuppliedUser] | None = None,
+                 *, certification_path: tuple[bytes, ...] | None = None) -> None:
         self.smki = smki or TestSMKI.generate(name="ZH")
+        self._certification_path = certification_path
+        overrides = dict(overrides or {})
+        unknown = sorted(set(overrides) - set(party_keys()), key=str)
+        if unknown:
+            raise ValueError(f"no party {unknown[0]!r} in the cast; expected (fuel, label) among {party_keys()}")
+        self._issued: dict[str, UserCredentials] = {}
         self._parties: dict[tuple[str | None, str], Party] = {}
         for fuel_index, fuel in enumerate(FUELS):
             for label, (kind, suffix) in PARTIES.items():
-                role = SUPPLIER_ROLE[fuel] if kind == "supplier" else NETWORK_OPERATOR_ROLE[fuel]
                 user_id = f"90-B3-D5-1F-30-0{fuel_index + 1}-00-{suffix:02X}"
-                self._parties[(fuel, label)] = Party(label, fuel, self.smki.issue_user(user_id, {role}))
+                self._parties[(fuel, label)] = self._make(label, fuel, user_id, overrides.get((fuel, label)))
         for label, (role, suffix) in ROLELESS_PARTIES.items():
             user_id = f"90-B3-D5-1F-30-03-00-{suffix:02X}"
-            self._parties[(None, label)] = Party(label, None, self.smki.issue_user(user_id, {role}))
+            self._parties[(None, label)] = self._make(label, None, user_id, overrides.get((None, label)))
+
+    def _make(self, label: str, fuel: str | None, user_id: str, supplied: SuppliedUser | None) -> Party:
+        role = role_for(label, fuel)
+        if supplied is None:
+            return Party(label, fuel, self.smki.issue_user(user_id, {role}))
+        if role not in supplied.roles:
+            raise ValueError(f"user {supplied.user_id} is to play the {label}"
+                             f"{f' ({fuel})' if fuel else ''}, which needs user role {role}; it holds "
+                             f"{sorted(supplied.roles)}")
+        issued = self._issued.get(supplied.user_id)
+        if issued is None:   # one set per User ID, however many parties it plays
+            issued = self.smki.issue_user(supplied.user_id, supplied.roles)
+            self._issued[supplied.user_id] = issued
+        if supplied.xml_signing is None:
+            return Party(label, fuel, issued, organisation_pair=supplied.organisation_pair)
+        credentials = UserCredentials(issued.user_id, frozenset(supplied.roles), supplied.xml_signing,
+                                      issued.organisation if remote_party_role_for(supplied.roles) else None)
+        return Party(label, fuel, credentials, supplied=True, organisation_pair=supplied.organisation_pair)
+
+    def certification_path(self) -> tuple[bytes, ...]:
+        """DER of the CA certificates above the Organisation certificates in the requests."""
+        return self._certification_path or self.smki.certification_path()
 
     def party(self, label: str, fuel: str | None = None) -> Party:
         key = (None, label) if label in ROLELESS_PARTIES else (fuel, label)
@@ -78,10 +144,21 @@ class Cast:
         return list(self._parties.values())
 
     def fixture(self) -> Fixture:
-        return Fixture(
-            users=[UserFixture(p.user_id, p.credentials.roles, p.credentials.xml_signing.cert_der())
-                   for p in self.parties],
-            trust_anchors_der=[self.smki.issuing.cert_der()])
+        """The users to provision a target with (one per User ID) and the harness SMKI's trust anchor."""
+        users: dict[str, UserFixture] = {}
+        for p in self.parties:
+            users.setdefault(p.user_id, UserFixture(p.user_id, p.credentials.roles, p.credentials.xml_signing.cert_der()))
+        return Fixture(users=list(users.values()), trust_anchors_der=[self.smki.issuing.cert_der()],
+                       no_certificates=self.no_certificate_repository())
+
+    def no_certificate_repository(self) -> list[NoCertificateFixture]:
+        """The Network Operators' published certificates (ERM31), as the data fix reads them."""
+        seen: dict[tuple[str, str], NoCertificateFixture] = {}
+        for p in self.parties:
+            if p.label.endswith("network operator") and p.credentials.organisation is not None:
+                for usage, der in zip(("DigitalSigning", "KeyAgreement"), p.certificate_pair()):
+                    seen.setdefault((p.user_id, usage), NoCertificateFixture(p.user_id, usage, der))
+        return list(seen.values())
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ class ScenarioState:
     device: DeviceSetup | None = None
     last: Exchange | None = None
     restore: list[Callable[[], None]] = field(default_factory=list)
+    device_pool: object = None
+    """adapters.profile.DevicePool: the profile's devices, for a target the harness cannot provision"""
     # Requirement 2 (data fix) scenarios
     pit_spec: tuple | None = None
     pit_db: object = None
@@ -35,7 +37,10 @@ class ScenarioState:
 
     def party(self, label: str):
         fuel = self.device.fuel if self.device else None
-        return self.cast.party(label, fuel)
+        party = self.cast.party(label, fuel)
+        if not party.supplied:
+            self.need(Capability.PROVISION, f"load the generated {party} (the profile names no user for it)")
+        return party
 
     def need(self, capability: Capability, why: str) -> None:
         if capability not in self.target.capabilities:

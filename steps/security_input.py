@@ -19,7 +19,7 @@ SIGNER = "(?:the )?(?P<signer>registered supplier|other supplier|registered netw
 
 def _signed_update(state, party, other, role, signer_label=None):
     pair = state.party(other).certificate_pair()
-    body = srv.update_security_credentials(role, pair, state.cast.smki.certification_path())
+    body = srv.update_security_credentials(role, pair, state.cast.certification_path())
     sender = state.party(party)
     request = state.client.build(sender.user_id, state.device.device.device_id, "6.15.1", body)
     signer = state.party(signer_label or party).signer
@@ -79,7 +79,7 @@ def _bad_pair(state, party, problem):
 
 @when(parsers.re(rf"{PARTY} sends SRV 6\.15\.1 for the {ROLE} slot with (?P<problem>the registered supplier's certificates|its own certificates in swapped key usages|certificates from an SMKI the DCC does not know)"))
 def sends_bad_certificates(state, party, role, problem):
-    body = srv.update_security_credentials(role, _bad_pair(state, party, problem), state.cast.smki.certification_path())
+    body = srv.update_security_credentials(role, _bad_pair(state, party, problem), state.cast.certification_path())
     send(state, party, "6.15.1", body, f"replacing the {role} slot with {problem}")
 
 

@@ -18,13 +18,13 @@ def send(state, party_label, srv_name, body, description, **kwargs):
 
 def send_update(state, party, other, role, **kwargs):
     pair = state.party(other).certificate_pair()
-    body = srv.update_security_credentials(role, pair, state.cast.smki.certification_path())
+    body = srv.update_security_credentials(role, pair, state.cast.certification_path())
     return send(state, party, "6.15.1", body, f"replacing the {role} slot with the {other}'s certificates", **kwargs)
 
 
 def send_handover(state, party, other, role="NetworkOperator"):
     pair = state.party(other).certificate_pair()
-    body = srv.handover(pair, state.cast.smki.certification_path(), role=role)
+    body = srv.handover(pair, state.cast.certification_path(), role=role)
     return send(state, party, "6.21", body, f"placing the {other}'s certificates in the {role} slot")
 
 

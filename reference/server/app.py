@@ -1,0 +1,314 @@
+"""The reference DCC over HTTP: SPEC §5, Target Interface v1, as a Starlette app.
+
+Always served:
+
+    POST   /api/v1/serviceRequest            body: a signed DUIS Request. Answer: the DSP's signed
+                                             Response (application/xml), HTTP 200 with I99 or an
+                                             E code; HTTP 400 with a signed refusal for input that
+                                             cannot be read as a DUIS Request.
+    GET    /api/v1/responses/{RequestID}     the final outcome (signed Response) once it exists;
+                                             404 (JSON) until then.
+    PUT    /api/v1/users/{UserID}/callback   {"url": "http://..."}: POST this user's final outcomes
+    GET    /api/v1/users/{UserID}/callback   there (body: the signed Response, application/xml).
+    DELETE /api/v1/users/{UserID}/callback   The user must be known. Cleared by a test-support reset.
+
+Only when created with `test_support=True`, under /test-support/v1 (JSON in and out; shapes in
+`test_support.py`; a wrong body is HTTP 400 with {"error", "field", "expected", "body"}):
+
+    POST /load                 users, trust anchors, devices, registrations, anchor slots in one body
+    POST /users, /trust-anchors, /devices, /registrations, /anchor-slots, /no-certificates
+                               one object or a list of them
+    POST /s1sps/{S1SP}/datafix {"dry_run": false}: run the Requirement 2 data fix on that S1SP's
+                               database; answers {"report": {...}, "fixed": [device IDs changed]}
+    PUT  /switch               {"on": true|false}             the DSP feature switch
+    PUT  /s1sps/{S1SP}/implemented  {"implemented": true|false}
+    GET  /state                switch, implemented flags, cohorts, callbacks, delivery counts
+    POST /reset                back to the start state (the --load data, the start switch and flags)
+    GET  /dsp-certificate      the DSP's response-signing certificate (PEM)
+    GET  /s1sps/{S1SP}/certificate   that S1SP's signing certificate (PEM)
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import threading
+from datetime import datetime, timezone
+
+from cryptography.hazmat.primitives import serialization
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from duis import codec, signing
+from duis.errors import DuisValueError
+from duis.types import EUI64
+
+from .. import codes
+from . import test_support as ts
+from .callbacks import CallbackDelivery, is_callback_url
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
+"""Bodies of POST /api/v1/serviceRequest beyond this are refused unread (the DSP's own XML limit is
+lower, so anything up to here gets the DSP's own answer)."""
+MAX_JSON_BYTES = 16 * 1024 * 1024
+XML = "application/xml"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(int(declared))
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(size)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _pem(cert) -> Response:
+    return Response(cert.public_bytes(serialization.Encoding.PEM), media_type="application/x-pem-file")
+
+
+class _Service:
+    """The app's state: the DCC, the users' callback URLs, and the start state a reset returns to."""
+
+    def __init__(self, dcc, *, test_support: bool, load: dict | None, delivery: CallbackDelivery) -> None:
+        self.dcc = dcc
+        self.test_support = test_support
+        self.delivery = delivery
+        self.load_body = load
+        self.start_switch = dcc.config.mp107_switch
+        self.start_implemented = dict(dcc.config.s1sp_implemented)
+        self.callbacks: dict[str, str] = {}
+        self._subscribed: set[str] = set()
+        self._lock = threading.Lock()
+        if load is not None:
+            self._apply(ts.read_batch(load, dcc.config.cohorts, "--load"), "--load")
+
+    # --- Target Interface v1 ------------------------------------------------------------------
+
+    async def service_request(self, request: Request) -> Response:
+        try:
+            body = await _read_body(request, MAX_REQUEST_BYTES)
+        except _TooLarge as exc:
+            return Response(self._refusal(f"the request body ({exc.args[0]} bytes) exceeds {MAX_REQUEST_BYTES} bytes"),
+                            status_code=400, media_type=XML)
+        verdict = await run_in_threadpool(self.dcc.handle_service_request, body)
+        return Response(verdict.response, status_code=verdict.http_status, media_type=XML)
+
+    def _refusal(self, reason: str) -> bytes:
+        return signing.sign(codec.encode_refusal(codes.E1, reason, datetime.now(timezone.utc)), self.dcc.dsp_signer)
+
+    async def response(self, request: Request) -> Response:
+        request_id = request.path_params["request_id"]
+        xml = self.dcc.response(request_id)
+        if xml is None:
+            return JSONResponse({"error": f"no final outcome for RequestID {request_id} (yet)"}, status_code=404)
+        return Response(xml, media_type=XML)
+
+    async def callback(self, request: Request) -> Response:
+        try:
+            user_id = str(EUI64.parse(request.path_params["user_id"]))
+        except DuisValueError:
+            raise ts.BadInput("path UserID", "an EUI-64 like '90-B3-D5-1F-30-01-00-03'",
+                              request.path_params["user_id"]) from None
+        if self.dcc.users.get(user_id) is None:
+            return JSONResponse({"error": f"unknown User ID {user_id}: the DCC must know the user first"},
+                                status_code=404)
+        if request.method == "GET":
+            url = self.callbacks.get(user_id)
+            if url is None:
+                return JSONResponse({"error": f"no callback URL registered for {user_id}"}, status_code=404)
+            return JSONResponse({"user_id": user_id, "url": url})
+        if request.method == "DELETE":
+            self.callbacks.pop(user_id, None)
+            return Response(status_code=204)
+        body = await self._json(request, "callback")
+        body = ts.read_object(body, "body", {"url": True}, "callback")
+        if not is_callback_url(body["url"]):
+            raise ts.BadInput("body.url", "an http:// or https:// URL with a host", body["url"], shape="callback")
+        self._register(user_id, body["url"])
+        return JSONResponse({"user_id": user_id, "url": body["url"]})
+
+    def _register(self, user_id: str, url: str) -> None:
+        with self._lock:
+            self.callbacks[user_id] = url
+            new = user_id not in self._subscribed
+            self._subscribed.add(user_id)
+        if new:
+            self.dcc.subscribe(user_id, functools.partial(self._push, user_id))
+
+    def _push(self, user_id: str, request_id: str, response_xml: bytes) -> None:
+        """Called by the S1SP worker with a final outcome: queue it, never wait for the network."""
+        url = self.callbacks.get(user_id)
+        if url:
+            self.delivery.deliver(url, request_id, response_xml)
+
+    # --- test support -------------------------------------------------------------------------
+
+    async def _json(self, request: Request, shape: str):
+        try:
+            raw = await _read_body(request, MAX_JSON_BYTES)
+        except _TooLarge as exc:
+            raise ts.BadInput("body", f"at most {MAX_JSON_BYTES} bytes of JSON", f"{exc.args[0]} bytes") from None
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ts.BadInput("body", f"JSON {ts.SHAPES[shape]}", f"unreadable JSON ({exc})", shape=shape) from None
+
+    def _apply(self, batch: ts.Batch, where: str) -> dict:
+        try:
+            return ts.apply(self.dcc, batch, where)
+        except ts.BadInput:
+            raise
+        except (ValueError, KeyError) as exc:   # e.g. a cohort no S1SP serves
+            raise ts.BadInput(where, "data the reference can hold", str(exc)) from None
+
+    def loader(self, kind: str):
+        """POST /users, /trust-anchors, ...: one object or a list of them."""
+        async def load(request: Request) -> Response:
+            body = await self._json(request, kind)
+            cohorts = self.dcc.config.cohorts
+            batch = ts.Batch()
+            for i, item in enumerate(ts.one_or_many(body)):
+                where = f"body[{i}]" if isinstance(body, list) else "body"
+                if kind == "user":
+                    batch.users.append(ts.read_user(item, where))
+                elif kind == "trust_anchor":
+                    batch.trust_anchors.append(ts.read_trust_anchor(item, where))
+                elif kind == "device":
+                    batch.devices.append(ts.read_device(item, where, cohorts))
+                elif kind == "registration":
+                    batch.registrations.append(ts.read_registration(item, where))
+                elif kind == "no_certificate":
+                    batch.no_certificates.append(ts.read_no_certificate(item, where))
+                else:
+                    batch.slots.append(ts.read_anchor_slot(item, where))
+            return JSONResponse({"loaded": await run_in_threadpool(self._apply, batch, "body")})
+        return load
+
+    async def load(self, request: Request) -> Response:
+        body = await self._json(request, "load")
+        batch = ts.read_batch(body, self.dcc.config.cohorts, "body")
+        return JSONResponse({"loaded": await run_in_threadpool(self._apply, batch, "body")})
+
+    async def switch(self, request: Request) -> Response:
+        body = ts.read_object(await self._json(request, "switch"), "body", {"on": True}, "switch")
+        self.dcc.set_switch(ts.boolean(body["on"], "body.on"))
+        return JSONResponse(self.state())
+
+    async def implemented(self, request: Request) -> Response:
+        name = request.path_params["s1sp"]
+        if name not in self.dcc.s1sps:
+            raise ts.BadInput("path S1SP", f"one of {sorted(self.dcc.s1sps)}", name)
+        body = ts.read_object(await self._json(request, "implemented"), "body", {"implemented": True}, "implemented")
+        self.dcc.set_s1sp_implemented(name, ts.boolean(body["implemented"], "body.implemented"))
+        return JSONResponse(self.state())
+
+    def state(self) -> dict:
+        return {**self.dcc.state(), "test_support": self.test_support, "callbacks": dict(self.callbacks),
+                "deliveries": dict(self.delivery.stats)}
+
+    async def get_state(self, request: Request) -> Response:
+        return JSONResponse(self.state())
+
+    async def reset(self, request: Request) -> Response:
+        await run_in_threadpool(self._reset)
+        return JSONResponse(self.state())
+
+    def _reset(self) -> None:
+        with self._lock:
+            self.callbacks.clear()
+            self._subscribed.clear()      # the outbox forgets its subscribers on reset
+        self.dcc.reset()
+        self.dcc.set_switch(self.start_switch)
+        for name, implemented in self.start_implemented.items():
+            self.dcc.set_s1sp_implemented(name, implemented)
+        if self.load_body is not None:
+            self._apply(ts.read_batch(self.load_body, self.dcc.config.cohorts, "--load"), "--load")
+
+    async def datafix(self, request: Request) -> Response:
+        name = request.path_params["s1sp"]
+        if name not in self.dcc.s1sps:
+            raise ts.BadInput("path S1SP", f"one of {sorted(self.dcc.s1sps)}", name)
+        body = ts.read_object(await self._json(request, "datafix"), "body", {"dry_run": False}, "datafix")
+        dry_run = ts.boolean(body.get("dry_run", False), "body.dry_run")
+        report, fixed = await run_in_threadpool(self._datafix, name, dry_run)
+        return JSONResponse({"report": report.to_dict(), "fixed": sorted(fixed)})
+
+    def _datafix(self, s1sp: str, dry_run: bool):
+        """As the DCC would run it on LIVE: on that S1SP's own database (reference/datafix)."""
+        from .. import datafix
+        with datafix.connect(f"sqlite:///{self.dcc.s1sps[s1sp].db_path}") as db:
+            if dry_run:
+                return datafix.dry_run(db), set()
+            report = datafix.run(db)
+            fixed = {row[0] for row in db.query("SELECT device_id FROM datafix_audit WHERE run_id = :run_id",
+                                                {"run_id": report.run_id})}
+        return report, fixed
+
+    async def dsp_certificate(self, request: Request) -> Response:
+        return _pem(self.dcc.dsp_certificate)
+
+    async def s1sp_certificate(self, request: Request) -> Response:
+        name = request.path_params["s1sp"]
+        if name not in self.dcc.s1sps:
+            raise ts.BadInput("path S1SP", f"one of {sorted(self.dcc.s1sps)}", name)
+        return _pem(self.dcc.s1sp_certificate(name))
+
+
+async def _bad_input(request: Request, exc: Exception) -> Response:
+    return JSONResponse(exc.as_json(), status_code=400)
+
+
+def create_app(dcc, *, test_support: bool, load: dict | None = None,
+               delivery: CallbackDelivery | None = None) -> Starlette:
+    """The HTTP face of `dcc` (a reference.dcc.ReferenceDCC). `load`: a test-support `load` body
+    applied now and again after each reset. The caller closes `dcc`; the app closes the callback
+    delivery it made when it shuts down."""
+    own_delivery = delivery is None
+    service = _Service(dcc, test_support=test_support, load=load, delivery=delivery or CallbackDelivery())
+    routes = [
+        Route("/api/v1/serviceRequest", service.service_request, methods=["POST"]),
+        Route("/api/v1/responses/{request_id}", service.response, methods=["GET"]),
+        Route("/api/v1/users/{user_id}/callback", service.callback, methods=["PUT", "GET", "DELETE"]),
+    ]
+    if test_support:
+        routes.append(Mount("/test-support/v1", routes=[
+            Route("/load", service.load, methods=["POST"]),
+            Route("/users", service.loader("user"), methods=["POST"]),
+            Route("/trust-anchors", service.loader("trust_anchor"), methods=["POST"]),
+            Route("/devices", service.loader("device"), methods=["POST"]),
+            Route("/registrations", service.loader("registration"), methods=["POST"]),
+            Route("/anchor-slots", service.loader("anchor_slot"), methods=["POST"]),
+            Route("/no-certificates", service.loader("no_certificate"), methods=["POST"]),
+            Route("/s1sps/{s1sp}/datafix", service.datafix, methods=["POST"]),
+            Route("/switch", service.switch, methods=["PUT"]),
+            Route("/s1sps/{s1sp}/implemented", service.implemented, methods=["PUT"]),
+            Route("/s1sps/{s1sp}/certificate", service.s1sp_certificate, methods=["GET"]),
+            Route("/state", service.get_state, methods=["GET"]),
+            Route("/reset", service.reset, methods=["POST"]),
+            Route("/dsp-certificate", service.dsp_certificate, methods=["GET"]),
+        ]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        if own_delivery:
+            service.delivery.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ts.BadInput: _bad_input})
+    app.state.service = service
+    return app
