@@ -288,11 +288,11 @@ def test_a_target_without_test_support_is_driven_from_its_profile(tmp_path):
     output = run.output()[-3000:]
     assert not by_status(results, "failure") and not by_status(results, "error"), output
     passed = by_status(results, "passed")
-    fia = "test_fia_sit_script_the_wrong_network_operator_puts_the_registered_network_operators_certificates_on_a_fuel_device_of_s1sp"
+    fia = "test_fia_sit_script_the_wrong_network_operator_puts_the_registered_network_operators_certificates_on_the_fuel_device_of_s1sp"
     assert f"{fia}[S1SP1-electricity]" in passed and len(passed) >= 20, output
     skipped = {name: results[name].message for name in by_status(results, "skipped")}
     assert f"{fia}[S1SP2-gas]" in skipped and "lists no unused SMETS1 GPF of S1SP2" in skipped[f"{fia}[S1SP2-gas]"]
-    coordination = ("test_an_s1sp_that_has_not_implemented_mp107_rejects_the_wrong_network_operators_6151_on_a_fuel_"
+    coordination = ("test_an_s1sp_that_has_not_implemented_mp107_rejects_the_wrong_network_operators_6151_on_the_fuel_"
                     "device_of_s1sp[S1SP1-electricity]")
     assert "lacks the 'switches' capability" in skipped[coordination]
     assert all("lacks the" in reason or "lists no unused" in reason for reason in skipped.values()), skipped

@@ -1,0 +1,182 @@
+"""pytest plugin loaded by `mp107 run` (`-p reports.pytest_plugin --mp107-run-dir DIR`).
+
+It records what the report's header needs and only the suite knows: the target's description
+and its state (feature switch, S1SP flags) at the start and end of the session, the options the
+suite ran with and the versions of the tools (`run-info.json`); and it appends one progress event
+per scenario to `progress.jsonl`, which `mp107 run` turns into progress lines on stderr.
+Without --mp107-run-dir it does nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import pytest
+
+RUN_INFO = "run-info.json"
+PROGRESS = "progress.jsonl"
+
+_info_key = pytest.StashKey[dict]()
+_names_key = pytest.StashKey[dict]()
+_outcome_key = pytest.StashKey[dict]()
+_progress_key = pytest.StashKey[object]()
+
+OPTIONS = ("target", "profile", "s1sp", "outcome_timeout", "reference_break", "reference_s1sp_not_implemented")
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("mp107-report", "mp107 run: results folder")
+    group.addoption("--mp107-run-dir", default=None,
+                    help="folder of this run (written by `mp107 run`): run-info.json and progress.jsonl go there")
+
+
+def _run_dir(config) -> Path | None:
+    value = config.getoption("--mp107-run-dir", default=None)
+    return Path(value) if value else None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("mp107-harness", "pytest", "pytest-bdd", "allure-pytest-bdd", "allure-python-commons"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _jsonable(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def pytest_configure(config):
+    run_dir = _run_dir(config)
+    if run_dir is None:
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    options = {}
+    for name in OPTIONS:
+        try:
+            options[name] = _jsonable(config.getoption(name))
+        except ValueError:
+            pass          # an option another conftest did not (yet) define
+    config.stash[_info_key] = {"started": _now(), "options": options, "versions": versions(),
+                               "args": list(config.invocation_params.args)}
+    config.stash[_names_key] = {}
+    config.stash[_outcome_key] = {}
+    config.stash[_progress_key] = (run_dir / PROGRESS).open("a", encoding="utf-8")
+
+
+def _event(config, **event) -> None:
+    stream = config.stash.get(_progress_key, None)
+    if stream is not None:
+        stream.write(json.dumps(event) + "\n")
+        stream.flush()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mp107_run_info(request):
+    """Record the target's description and state at the start and at the end of the session.
+    Asks for `target` only when `mp107 run` loaded the plugin with a run folder."""
+    info = request.config.stash.get(_info_key, None)
+    if info is None:
+        yield
+        return
+    try:
+        target = request.getfixturevalue("target")
+    except pytest.FixtureLookupError:
+        info["target_error"] = "the suite defines no 'target' fixture"
+        yield
+        return
+    except Exception as exc:
+        # The session's target could not be set up (e.g. unreachable): every scenario would break the
+        # same way, so stop after this one instead of rendering the same fault for each of them.
+        info["target_error"] = f"{type(exc).__name__}: {exc}"
+        request.session.shouldstop = f"the target could not be set up: {type(exc).__name__}: {exc}"
+        raise
+    info["target_name"] = getattr(target, "name", str(target))
+    info["capabilities"] = sorted(getattr(c, "value", str(c)) for c in getattr(target, "capabilities", ()))
+    for key, call in (("target", "describe"), ("state_start", "state")):
+        try:
+            info[key] = _jsonable(getattr(target, call)())
+        except Exception as exc:       # a target that cannot describe itself is still recorded
+            info[key] = {"error": f"{type(exc).__name__}: {exc}"}
+    yield
+    try:
+        info["state_end"] = _jsonable(target.state())
+    except Exception as exc:
+        info["state_end"] = {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def pytest_collection_finish(session):
+    _event(session.config, event="collected", total=len(session.items))
+
+
+def pytest_bdd_before_scenario(request, feature, scenario):
+    names = request.config.stash.get(_names_key, None)
+    if names is not None:
+        names[request.node.nodeid] = scenario.name
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    outcomes = item.config.stash.get(_outcome_key, None)
+    if outcomes is None:
+        return report
+    if report.skipped and report.when in ("setup", "call"):
+        status = "skipped"
+    elif report.failed:
+        assertion = call.excinfo is not None and call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))
+        status = "failed" if report.when == "call" and assertion else "broken"
+    else:
+        status = "passed"
+    rank = {"passed": 0, "skipped": 1, "failed": 2, "broken": 3}
+    prior = outcomes.get(item.nodeid, "passed")
+    outcomes[item.nodeid] = status if rank[status] >= rank[prior] else prior
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    # Set-up, call and tear-down of one scenario are done when the inner protocol returns.
+    try:
+        return (yield)
+    finally:
+        outcomes = item.config.stash.get(_outcome_key, None)
+        if outcomes is not None:
+            _event(item.config, event="scenario", nodeid=item.nodeid, status=outcomes.get(item.nodeid, "passed"),
+                   name=item.config.stash[_names_key].get(item.nodeid, item.name))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    info = config.stash.get(_info_key, None)
+    if info is None:
+        return
+    info["finished"] = _now()
+    info["pytest_exit_code"] = int(exitstatus)
+    info["collected"] = getattr(session, "testscollected", None)
+    path = _run_dir(config) / RUN_INFO
+    path.write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
+    _event(config, event="finished", exit_code=int(exitstatus))
+    stream = config.stash.get(_progress_key, None)
+    if stream is not None:
+        stream.close()
+        del config.stash[_progress_key]
