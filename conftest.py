@@ -73,6 +73,11 @@ def _configure_target(config):
             raise pytest.UsageError(f"--profile: {exc}") from None
     if spec == "profile" and (profile is None or profile.base_url is None):
         raise pytest.UsageError("--target profile: expected --profile with a [target].base_url")
+    from reference import rules
+    unknown = set(config.getoption("--reference-break")) - set(rules.all_rule_names())
+    if unknown:
+        raise pytest.UsageError(f"--reference-break: no such rule {sorted(unknown)}; "
+                                f"the reference's rules are {rules.all_rule_names()}")
     if spec != "local" and config.getoption("--reference-break"):
         raise pytest.UsageError("--reference-break works on the in-process reference only (--target local)")
     config.stash[_PROFILE] = profile

@@ -4,8 +4,8 @@ Feature: SECMP0107 Requirement 1 - who keeps the Registration Data check, and wh
   SRVs from a Network Operator keep the check; 6.21 still needs the registered Supplier.
 
   @MP107-R1.7 @MP107-R1.9 @FIA-5.2
-  Scenario Outline: a Supplier that is not the registered one is refused by the DSP on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: a Supplier that is not the registered one is refused by the DSP on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     When the other supplier sends SRV 6.15.1 with the other supplier's certificates for the Supplier slot
     Then the DSP rejects it with E4
 
@@ -19,8 +19,8 @@ Feature: SECMP0107 Requirement 1 - who keeps the Registration Data check, and wh
       | S1SP3 | gas         |
 
   @MP107-R1.7 @MP107-R1.9
-  Scenario Outline: the registered Supplier still updates its own credentials on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: the registered Supplier still updates its own credentials on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     When the registered supplier sends SRV 6.15.1 with the registered supplier's certificates for the Supplier slot
     Then the DSP acknowledges it with I99
     And the final outcome is I0
@@ -36,7 +36,7 @@ Feature: SECMP0107 Requirement 1 - who keeps the Registration Data check, and wh
 
   @MP107-R1.8 @FIA-5.2
   Scenario Outline: the <party> may not send 6.15.1, with the feature switch <setting>
-    Given a commissioned SMETS1 device of S1SP1 with an electricity supply
+    Given a commissioned SMETS1 device of S1SP1 supplying electricity
     And the DSP feature switch is <setting>
     When the <party> sends SRV 6.15.1 with the wrong network operator's certificates for the NetworkOperator slot
     Then the DSP rejects it with E2
@@ -49,8 +49,8 @@ Feature: SECMP0107 Requirement 1 - who keeps the Registration Data check, and wh
       | other user      | off     |
 
   @MP107-R1.11 @MP107-R1.9
-  Scenario Outline: with the DSP feature switch off the wrong Network Operator gets E4 on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: with the DSP feature switch off the wrong Network Operator gets E4 on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     And the DSP feature switch is off
     When the wrong network operator sends SRV 6.15.1 with the registered network operator's certificates for the NetworkOperator slot
@@ -67,8 +67,8 @@ Feature: SECMP0107 Requirement 1 - who keeps the Registration Data check, and wh
       | S1SP3 | gas         |
 
   @MP107-R3.2
-  Scenario Outline: 6.24.1 from a Network Operator that is not registered keeps the check on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: 6.24.1 from a Network Operator that is not registered keeps the check on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     When the wrong network operator sends SRV 6.24.1 for the NetworkOperator slot
     Then the DSP rejects it with E4
@@ -83,8 +83,8 @@ Feature: SECMP0107 Requirement 1 - who keeps the Registration Data check, and wh
       | S1SP3 | gas         |
 
   @MP107-R3.3
-  Scenario Outline: 6.21 still needs the registered Supplier on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: 6.21 still needs the registered Supplier on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     When the other supplier sends SRV 6.21 with the wrong network operator's certificates for the NetworkOperator slot
     Then the DSP rejects it with E4
     And SRV 6.24.1 from the registered network operator shows the registered network operator's certificates in the NetworkOperator slot

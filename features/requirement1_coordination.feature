@@ -4,8 +4,8 @@ Feature: SECMP0107 Requirement 1 - DSP and S1SP releases must be coordinated
   rejected by that S1SP with the standard S1SP alert.
 
   @MP107-R1.10 @MP107-R1.9 @FIA-5.2
-  Scenario Outline: an S1SP that has not implemented MP107 rejects the wrong Network Operator's 6.15.1 on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: an S1SP that has not implemented MP107 rejects the wrong Network Operator's 6.15.1 on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     And the DSP feature switch is on
     And <s1sp> has not implemented MP107

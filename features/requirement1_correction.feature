@@ -5,8 +5,8 @@ Feature: SECMP0107 Requirement 1 - a Network Operator corrects a wrong NO certif
   (ESME with an Electricity Distributor, GPF with a Gas Transporter), against the DCC as configured.
 
   @MP107-R1.4 @MP107-R1.1 @MP107-R1.2 @MP107-R1.9 @MP107-R3.3 @FIA-5.2
-  Scenario Outline: FIA SIT script: the wrong Network Operator puts the registered Network Operator's certificates on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: FIA SIT script: the wrong Network Operator puts the registered Network Operator's certificates on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     When the wrong network operator sends SRV 6.15.1 with the registered network operator's certificates for the NetworkOperator slot
     Then the DSP acknowledges it with I99
@@ -23,8 +23,8 @@ Feature: SECMP0107 Requirement 1 - a Network Operator corrects a wrong NO certif
       | S1SP3 | gas         |
 
   @MP107-R1.3 @MP107-R1.9
-  Scenario Outline: the registered Network Operator cannot replace a wrong NO's certificate itself on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: the registered Network Operator cannot replace a wrong NO's certificate itself on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     When the registered network operator sends SRV 6.15.1 with the registered network operator's certificates for the NetworkOperator slot
     Then the DSP acknowledges it with I99
@@ -41,8 +41,8 @@ Feature: SECMP0107 Requirement 1 - a Network Operator corrects a wrong NO certif
       | S1SP3 | gas         |
 
   @MP107-R1.5 @MP107-R1.9
-  Scenario Outline: after the correction the registered Network Operator is the Known Remote Party on a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: after the correction the registered Network Operator is the Known Remote Party on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     And the wrong network operator has placed the registered network operator's certificates in the NetworkOperator slot with SRV 6.15.1
     When the registered network operator sends SRV 6.15.1 with the registered network operator's certificates for the NetworkOperator slot
@@ -59,8 +59,8 @@ Feature: SECMP0107 Requirement 1 - a Network Operator corrects a wrong NO certif
       | S1SP3 | gas         |
 
   @MP107-R1.6 @MP107-R1.9
-  Scenario Outline: after the correction the wrong Network Operator is locked out of a <fuel> device of <s1sp>
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: after the correction the wrong Network Operator is locked out of the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     And the wrong network operator has placed the registered network operator's certificates in the NetworkOperator slot with SRV 6.15.1
     When the wrong network operator sends SRV 6.15.1 with the wrong network operator's certificates for the NetworkOperator slot

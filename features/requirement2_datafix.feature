@@ -115,8 +115,8 @@ Feature: SECMP0107 Requirement 2 - the one-off data fix of wrong NO certificates
       | FOC    | GPF  | 0     | 0     |
 
   @MP107-R2.1 @MP107-R2.3
-  Scenario Outline: through the DCC, the data fix corrects a <fuel> device of <s1sp> left wrong by 6.21
-    Given a commissioned SMETS1 device of <s1sp> with a <fuel> supply
+  Scenario Outline: through the DCC, the data fix corrects the <fuel> device of <s1sp> left wrong by 6.21
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
     And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
     When the DCC runs the data fix on the database of <s1sp>
     Then the data fix has fixed this device

@@ -32,21 +32,21 @@ def _from_pool(state, *, fuel, smets, s1sp, device_type, status):
     return state.device
 
 
-@given(parsers.re(rf"a commissioned SMETS1 device of {S1SP} with an? {FUEL} supply"))
+@given(parsers.re(rf"a commissioned SMETS1 device of {S1SP} supplying {FUEL}"))
 def smets1_device(state, s1sp, fuel):
     _provision(state, fuel=fuel, smets=1, s1sp=s1sp)
 
 
-@given(parsers.re(rf"a commissioned SMETS2 device with an? {FUEL} supply"))
+@given(parsers.re(rf"a commissioned SMETS2 device supplying {FUEL}"))
 def smets2_device(state, fuel):
     _provision(state, fuel=fuel, smets=2)
 
 
-@given(parsers.re(rf"a SMETS1 device of {S1SP} with an? {FUEL} supply and SMI status (?P<status>\w+)"))
+@given(parsers.re(rf"a SMETS1 device of {S1SP} supplying {FUEL} and SMI status (?P<status>\w+)"))
 def smets1_device_with_status(state, s1sp, fuel, status):
     _provision(state, fuel=fuel, smets=1, s1sp=s1sp, status=status)
 
 
-@given(parsers.re(rf"a commissioned SMETS1 communications hub of {S1SP} with an? {FUEL} supply"))
+@given(parsers.re(rf"a commissioned SMETS1 communications hub of {S1SP} supplying {FUEL}"))
 def smets1_comms_hub(state, s1sp, fuel):
     _provision(state, fuel=fuel, smets=1, s1sp=s1sp, device_type="CHF")

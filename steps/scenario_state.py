@@ -12,7 +12,7 @@ from adapters.target import Capability, TargetFault
 from adapters.world import Cast, DeviceSetup
 
 
-@dataclass
+@dataclass(repr=False)
 class ScenarioState:
     cast: Cast
     client: Client
@@ -26,6 +26,11 @@ class ScenarioState:
     pit_db: object = None
     datafix_report: object = None
     datafix_fixed: set = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        # Allure records step arguments by repr: keep it to what identifies the scenario's subject.
+        device = self.device.device.device_id if self.device else None
+        return f"ScenarioState(device={device})"
 
     @property
     def target(self):
