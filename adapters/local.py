@@ -65,16 +65,8 @@ class LocalTarget:
             self.dcc.load_no_certificate(n.entity_id, n.usage, n.certificate_der)
 
     def run_datafix(self, s1sp: str, *, dry_run: bool = False):
-        """Run the Requirement 2 data fix on `s1sp`'s own database, as the DCC would on LIVE.
-        Returns (report, IDs of the devices whose slots it changed)."""
-        from reference import datafix
-        with datafix.connect(f"sqlite:///{self.dcc.s1sps[s1sp].db_path}") as db:
-            if dry_run:
-                return datafix.dry_run(db), set()
-            report = datafix.run(db)
-            fixed = {row[0] for row in db.query("SELECT device_id FROM datafix_audit WHERE run_id = :run_id",
-                                                {"run_id": report.run_id})}
-        return report, fixed
+        """Run the data fix on `s1sp`'s own database: (report, IDs of the devices it changed)."""
+        return self.dcc.run_datafix(s1sp, dry_run=dry_run)
 
     def cohort_of(self, s1sp: str) -> str:
         for cohort, name in self.dcc.config.cohorts.items():

@@ -134,6 +134,18 @@ class ReferenceDCC:
         for s1sp in self.s1sps.values():
             s1sp.put_no_certificate(entity_id, usage, certificate)
 
+    def run_datafix(self, s1sp: str, *, dry_run: bool = False):
+        """The Requirement 2 data fix on `s1sp`'s own database, as the DCC would run it on LIVE.
+        Returns (report, IDs of the devices whose slots it changed)."""
+        from . import datafix
+        with datafix.connect(f"sqlite:///{self.s1sps[s1sp].db_path}") as db:
+            if dry_run:
+                return datafix.dry_run(db), set()
+            report = datafix.run(db)
+            fixed = {row[0] for row in db.query("SELECT device_id FROM datafix_audit WHERE run_id = :run_id",
+                                                {"run_id": report.run_id})}
+        return report, fixed
+
     def anchor_slot(self, device_id: str, role: str):
         device = self.inventory.get(device_id)
         if device is None:

@@ -273,12 +273,14 @@ def replacement_problems(ctx: Context) -> list[str]:
     return problems
 
 
+def _certificates_rejection(ctx: Context, code: str, rule: str) -> Rejection | None:
+    problems = replacement_problems(ctx)
+    return Rejection(code, rule, "; ".join(problems)) if problems else None
+
+
 @check("s1sp.replacement_certificates")
 def s1sp_replacement_certificates(ctx: Context) -> Rejection | None:
-    problems = replacement_problems(ctx)
-    if problems:
-        return Rejection(codes.S1VE_INVALID_CERTIFICATE, "s1sp.replacement_certificates", "; ".join(problems))
-    return None
+    return _certificates_rejection(ctx, codes.S1VE_INVALID_CERTIFICATE, "s1sp.replacement_certificates")
 
 
 S1SP_CHECKS = {
@@ -303,10 +305,7 @@ def smets2_ownership(ctx: Context) -> Rejection | None:
 
 @check("smets2.replacement_certificates")
 def smets2_replacement_certificates(ctx: Context) -> Rejection | None:
-    problems = replacement_problems(ctx)
-    if problems:
-        return Rejection(codes.E_SMETS2_DEVICE_REJECTED, "smets2.replacement_certificates", "; ".join(problems))
-    return None
+    return _certificates_rejection(ctx, codes.E_SMETS2_DEVICE_REJECTED, "smets2.replacement_certificates")
 
 
 SMETS2_CHECKS = {

@@ -245,19 +245,8 @@ class _Service:
             raise ts.BadInput("path S1SP", f"one of {sorted(self.dcc.s1sps)}", name)
         body = ts.read_object(await self._json(request, "datafix"), "body", {"dry_run": False}, "datafix")
         dry_run = ts.boolean(body.get("dry_run", False), "body.dry_run")
-        report, fixed = await run_in_threadpool(self._datafix, name, dry_run)
+        report, fixed = await run_in_threadpool(lambda: self.dcc.run_datafix(name, dry_run=dry_run))
         return JSONResponse({"report": report.to_dict(), "fixed": sorted(fixed)})
-
-    def _datafix(self, s1sp: str, dry_run: bool):
-        """As the DCC would run it on LIVE: on that S1SP's own database (reference/datafix)."""
-        from .. import datafix
-        with datafix.connect(f"sqlite:///{self.dcc.s1sps[s1sp].db_path}") as db:
-            if dry_run:
-                return datafix.dry_run(db), set()
-            report = datafix.run(db)
-            fixed = {row[0] for row in db.query("SELECT device_id FROM datafix_audit WHERE run_id = :run_id",
-                                                {"run_id": report.run_id})}
-        return report, fixed
 
     async def dsp_certificate(self, request: Request) -> Response:
         return _pem(self.dcc.dsp_certificate)
