@@ -18,6 +18,23 @@ Feature: SECMP0107 Requirement 1 - who keeps the Registration Data check, and wh
       | S1SP3 | electricity |
       | S1SP3 | gas         |
 
+  @MP107-R1.7 @MP107-R1.9 @FIA-5.2
+  Scenario Outline: the registered Supplier cannot use 6.15.1 to correct the Network Operator's slot on the <fuel> device of <s1sp>
+    Given a commissioned SMETS1 device of <s1sp> supplying <fuel>
+    And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
+    When the registered supplier sends SRV 6.15.1 with the registered network operator's certificates for the NetworkOperator slot
+    Then it does not end in I0
+    And SRV 6.24.1 from the registered network operator shows the wrong network operator's certificates in the NetworkOperator slot
+
+    Examples:
+      | s1sp  | fuel        |
+      | S1SP1 | electricity |
+      | S1SP1 | gas         |
+      | S1SP2 | electricity |
+      | S1SP2 | gas         |
+      | S1SP3 | electricity |
+      | S1SP3 | gas         |
+
   @MP107-R1.7 @MP107-R1.9
   Scenario Outline: the registered Supplier still updates its own credentials on the <fuel> device of <s1sp>
     Given a commissioned SMETS1 device of <s1sp> supplying <fuel>

@@ -33,6 +33,14 @@ def final_outcome_not_success(state):
     assert state.last.outcome.code != "I0", explain(state.last, "a final outcome other than I0")
 
 
+@then("it does not end in I0")
+def does_not_succeed(state):
+    """Refused by the DSP, or acknowledged and then refused: either way, not I0."""
+    exchange = state.last
+    assert exchange.ack.code != "I99" or (exchange.outcome is not None and exchange.outcome.code != "I0"), \
+        explain(exchange, "a refusal: an E code from the DSP, or I99 then a final outcome other than I0")
+
+
 @then(parsers.re(rf"the S1SP rejects it with {CODE}"))
 def s1sp_rejects(state, code):
     exchange = state.last
