@@ -67,8 +67,8 @@ class CertificatePair:
 
 
 @dataclass(frozen=True)
-class UpdateSecurityCredentialsKRP:
-    """SRV 6.15.1 body."""
+class _CredentialsReplacement:
+    """What the 6.15.1 and 6.21 bodies share: certificates to put in a remote party's slot."""
 
     remote_party_role: str
     floor_seq: int | None
@@ -83,19 +83,13 @@ class UpdateSecurityCredentialsKRP:
 
 
 @dataclass(frozen=True)
-class RequestHandoverOfDCCControlledDevice:
+class UpdateSecurityCredentialsKRP(_CredentialsReplacement):
+    """SRV 6.15.1 body."""
+
+
+@dataclass(frozen=True)
+class RequestHandoverOfDCCControlledDevice(_CredentialsReplacement):
     """SRV 6.21 body (same fields as 6.15.1; in XML the certificates sit directly under ReplacementCertificates)."""
-
-    remote_party_role: str
-    floor_seq: int | None
-    replacement: CertificatePair
-    certification_path: tuple[bytes, ...]
-    apply_time_based_cpv_checks: bool
-    prepayment_top_up_floor_seq: int | None = None
-    execution_datetime: datetime | None = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "certification_path", tuple(self.certification_path))
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,20 @@ def make_xml_signer():
         return Signer(key, cert)
 
     return make
+
+
+def need_postgresql() -> None:
+    """Skip a PostgreSQL test with the reason, or fail it where CI requires a server (MP107_REQUIRE_PG=1)."""
+    from reference.datafix.scratch import PG_REQUIRE_ENV, PG_SKIP_REASON, pg_server_url
+    if pg_server_url() is None:
+        if os.environ.get(PG_REQUIRE_ENV) == "1":
+            pytest.fail(f"{PG_REQUIRE_ENV}=1 but {PG_SKIP_REASON}")
+        pytest.skip(PG_SKIP_REASON)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request):
+    """Each data-fix test on both databases."""
+    if request.param == "postgresql":
+        need_postgresql()
+    return request.param

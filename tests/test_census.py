@@ -2,7 +2,6 @@
 census of wrong Network Operator certificates (FIA 4.2.2) hidden among correct devices."""
 from __future__ import annotations
 
-import os
 
 import pytest
 from cryptography import x509
@@ -14,7 +13,7 @@ from reference.census import (FIA_CENSUS, GAS_TRANSPORTERS, CensusSpec, generate
                               parse_cells)
 from reference.datafix import DatabaseError, DatabaseURL, connect
 from reference.datafix.evidence import database_digests
-from reference.datafix.scratch import PG_REQUIRE_ENV, PG_SKIP_REASON, CensusCopies, pg_server_url
+from reference.datafix.scratch import CensusCopies, pg_server_url
 
 S1SP_TABLES = ("device", "anchor_slot", "registration", "no_certificate")
 SMALL = CensusSpec(devices=2_500, seed=5,
@@ -30,18 +29,6 @@ def copies(tmp_path_factory):
     c.cleanup()
 
 
-def _need_pg() -> None:
-    if pg_server_url() is None:
-        if os.environ.get(PG_REQUIRE_ENV) == "1":
-            pytest.fail(f"{PG_REQUIRE_ENV}=1 but {PG_SKIP_REASON}")
-        pytest.skip(PG_SKIP_REASON)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def dialect(request):
-    if request.param == "postgresql":
-        _need_pg()
-    return request.param
 
 
 def counts_by_python(db) -> dict:

@@ -5,7 +5,6 @@ idempotent, all or nothing; R2.4 report per cohort and device type, unfixable li
 PostgreSQL tests need MP107_PG_URL (scripts/start-postgres.sh); each gets its own database."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from reference.census import FIA_CENSUS, CensusSpec, generate
 from reference.datafix import (NO_CERTIFICATE, NO_REGISTRATION, STEPS, DatabaseURL, InjectedFailure, RunFailed,
                                connect, dry_run, past_run, run)
 from reference.datafix.evidence import database_digests, table_digest
-from reference.datafix.scratch import PG_REQUIRE_ENV, PG_SKIP_REASON, CensusCopies, pg_server_url
+from reference.datafix.scratch import CensusCopies, pg_server_url
 
 ROOT = Path(__file__).resolve().parents[1]
 S1SP_TABLES = ("device", "anchor_slot", "registration", "no_certificate")
@@ -53,18 +52,6 @@ def copies(tmp_path_factory):
     c.cleanup()
 
 
-def _need_pg() -> None:
-    if pg_server_url() is None:
-        if os.environ.get(PG_REQUIRE_ENV) == "1":
-            pytest.fail(f"{PG_REQUIRE_ENV}=1 but {PG_SKIP_REASON}")
-        pytest.skip(PG_SKIP_REASON)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def dialect(request):
-    if request.param == "postgresql":
-        _need_pg()
-    return request.param
 
 
 @pytest.fixture
