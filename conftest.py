@@ -15,6 +15,7 @@ from steps.scenario_state import ScenarioState
 
 pytest_plugins = [
     "steps.devices", "steps.switches", "steps.service_requests", "steps.outcomes", "steps.security_input", "steps.datafix",
+    "reports.pytest_plugin",   # run-info for `mp107 run`; Allure environment.properties with --alluredir
 ]
 
 ROOT = Path(__file__).resolve().parent

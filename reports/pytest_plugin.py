@@ -4,7 +4,9 @@ It records what the report's header needs and only the suite knows: the target's
 and its state (feature switch, S1SP flags) at the start and end of the session, the options the
 suite ran with and the versions of the tools (`run-info.json`); and it appends one progress event
 per scenario to `progress.jsonl`, which `mp107 run` turns into progress lines on stderr.
-Without --mp107-run-dir it does nothing.
+Without --mp107-run-dir it writes no run folder; with pytest's --alluredir (also when the suite is
+run as plain pytest) it writes Allure's environment.properties (target, switch states, S1SP flags,
+versions) and categories.json there at the end of the session.
 """
 from __future__ import annotations
 
@@ -65,11 +67,15 @@ def _jsonable(value):
     return str(value)
 
 
+def _allure_dir(config) -> Path | None:
+    value = getattr(config.option, "allure_report_dir", None)
+    return Path(value) if value else None
+
+
 def pytest_configure(config):
     run_dir = _run_dir(config)
-    if run_dir is None:
+    if run_dir is None and _allure_dir(config) is None:
         return
-    run_dir.mkdir(parents=True, exist_ok=True)
     options = {}
     for name in OPTIONS:
         try:
@@ -78,6 +84,9 @@ def pytest_configure(config):
             pass          # an option another conftest did not (yet) define
     config.stash[_info_key] = {"started": _now(), "options": options, "versions": versions(),
                                "args": list(config.invocation_params.args)}
+    if run_dir is None:
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
     config.stash[_names_key] = {}
     config.stash[_outcome_key] = {}
     config.stash[_progress_key] = (run_dir / PROGRESS).open("a", encoding="utf-8")
@@ -173,6 +182,13 @@ def pytest_sessionfinish(session, exitstatus):
     info["finished"] = _now()
     info["pytest_exit_code"] = int(exitstatus)
     info["collected"] = getattr(session, "testscollected", None)
+    allure_dir = _allure_dir(config)
+    if allure_dir is not None:
+        from .environment import environment, write_categories, write_environment
+        write_environment(allure_dir, environment(info))
+        write_categories(allure_dir)
+    if _run_dir(config) is None:
+        return
     path = _run_dir(config) / RUN_INFO
     path.write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
     _event(config, event="finished", exit_code=int(exitstatus))

@@ -267,3 +267,21 @@ def test_environment_properties(tmp_path, s1sp2_run):
     assert env["version.pytest"] == "9" and env["policy"] == "release"
     path = environment.write_environment(tmp_path, {"a key": "line1\nline2", "k": "v=1"})
     assert path.read_text() == "a\\ key=line1\\nline2\nk=v=1\n"
+
+
+def test_plain_pytest_with_alluredir_writes_the_environment_file(tmp_path):
+    """Allure's environment widget names the target, the switch states and the versions even when
+    the suite runs as plain pytest, not through `mp107 run`."""
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    results = tmp_path / "allure-results"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider",
+                           "-k", "FIA_SIT and S1SP1 and gas", f"--alluredir={results}"],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    env = dict(line.split("=", 1) for line in (results / "environment.properties").read_text().splitlines())
+    assert env["target"] == "local"
+    assert env["switch.mp107"] == "on"
+    assert {env[f"S1SP{n}.implemented_mp107"] for n in (1, 2, 3)} == {"true"}
+    assert env["version.pytest-bdd"] and env["version.allure-pytest-bdd"]
