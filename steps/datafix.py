@@ -1,194 +1,86 @@
-"""The Requirement 2 data fix: PIT on an S1SP database built from a census, and SIT through the DCC."""
+"""The Requirement 2 data fix, judged on the target: either the harness runs the target's data fix
+through test support and reads the devices back (SIT), or the target's conformance statement says
+its operator applied it and 6.24.1 reads back the devices it lists. The PIT of the reference's own
+script is not here: it is a test of the reference (tests/pit/), not evidence about a target."""
 from __future__ import annotations
 
-from collections import Counter
-
-import pytest
 from pytest_bdd import given, parsers, then, when
 
-from adapters import datafix_pit as pit
-from adapters.target import Capability
-from reference.census import FIA_CENSUS, CensusSpec
+from mp107.verdicts import DATA_FIX
 
+from .outcomes import expected_pair, slot_holds
+from .scenario_state import explain
 from .vocabulary import S1SP
 
 
-def _rows(datatable) -> list[dict]:
-    header, *rows = datatable
-    return [dict(zip(header, row)) for row in rows]
+@when(parsers.re(rf"the DCC runs the data fix(?P<dry> as a dry run)? on the database of {S1SP}"))
+def dcc_runs_datafix(state, dry, s1sp):
+    state.changed_slots = True
+    state.datafix_report, state.datafix_fixed = state.target.run_datafix(s1sp, dry_run=bool(dry))
 
 
-@pytest.fixture(scope="session")
-def census_copies(tmp_path_factory):
-    from reference.datafix.scratch import CensusCopies, pg_server_url
-    copies = CensusCopies(tmp_path_factory.mktemp("census"), pg_server_url(), prefix="mp107_bdd")
-    yield copies
-    copies.cleanup()
+def _summary(state) -> str:
+    r = state.datafix_report
+    return (f"the data fix's report: {r.mode}, found {r.total.found}, fixed {r.total.fixed}, unfixable "
+            f"{[(u.device_id, u.reason) for u in r.unfixable][:5]}; it changed {len(state.datafix_fixed)} device(s)")
 
 
-def _open(state, census_copies, database: str, spec: CensusSpec):
-    try:
-        pit.check_available(database)
-    except pit.DatabaseUnavailable as exc:
-        if pit.required(database):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-    state.pit_spec = (census_copies, database, spec)
-    state.pit_db = None
-
-
-def _db(state) -> pit.S1SPDatabase:
-    if state.pit_db is None:
-        copies, database, spec = state.pit_spec
-        state.pit_db = pit.S1SPDatabase(copies, database, spec)
-    return state.pit_db
-
-
-@given(parsers.re(r"an S1SP database on (?P<database>sqlite|postgresql) of (?P<devices>\d+) devices with wrong Network Operator certificates on"))
-def census_database(state, census_copies, database, devices, datatable):
-    wrong = {}
-    for row in _rows(datatable):
-        for device_type in ("ESME", "GPF"):
-            wrong[(row["cohort"], device_type)] = int(row[device_type])
-    _open(state, census_copies, database, CensusSpec(devices=int(devices), seed=107, wrong=wrong))
-
-
-@given(parsers.re(r"an S1SP database on (?P<database>sqlite|postgresql) of (?P<devices>\d+) devices with the FIA's census of wrong Network Operator certificates"))
-def fia_census_database(state, census_copies, database, devices):
-    _open(state, census_copies, database, CensusSpec(devices=int(devices), seed=107, wrong=dict(FIA_CENSUS)))
-
-
-@given("among the wrong devices some the fix cannot fix")
-def unfixable_devices(state, datatable):
-    copies, database, spec = state.pit_spec
-    unregistered, missing = dict(spec.unregistered), dict(spec.missing_repo)
-    for row in _rows(datatable):
-        bucket = unregistered if row["reason"] == "no Registration Data" else missing
-        bucket[(row["cohort"], row["type"])] = int(row["count"])
-    state.pit_spec = (copies, database, CensusSpec(devices=spec.devices, seed=spec.seed, wrong=spec.wrong,
-                                                    unregistered=unregistered, missing_repo=missing))
-
-
-@given("the data fix has already run on it")
-def already_run(state):
-    db = _db(state)
-    assert db.run() is not None, f"the first run failed: {db.failure}"
-    db.snapshot()
-
-
-@when("the operator runs the data fix as a dry run")
-def operator_dry_run(state):
-    _db(state).dry_run()
-
-
-@when("the operator runs the data fix")
-def operator_run(state):
-    db = _db(state)
-    db.run()
-    assert db.failure is None, f"the data fix failed on {db.dialect}: {db.failure}"
-
-
-@when(parsers.re(r"the operator runs the data fix and it fails after the (?P<step>\w+) step"))
-def operator_run_failing(state, step):
-    _db(state).run(fail_after=step)
-
-
-@then("the report shows per cohort and device type")
-def report_cells(state, datatable):
-    report = _db(state).report
-    wrong = []
-    for row in _rows(datatable):
-        cell = report.cell(row["cohort"], row["type"])
-        expected = (int(row["found"]), int(row["fixed"]))
-        if (cell.found, cell.fixed) != expected:
-            wrong.append(f"{row['cohort']} {row['type']}: expected found/fixed {expected}, report says "
-                         f"{(cell.found, cell.fixed)}")
-    assert not wrong, f"data fix {report.mode} on {_db(state).dialect}: " + "; ".join(wrong)
-
-
-@then(parsers.re(r"the report shows (?P<n>\d+) devices found"))
-def report_total(state, n):
-    report = _db(state).report
-    assert report.total.found == int(n), f"expected {n} devices found, the report says {report.total.found}"
-
-
-@then("no row of the S1SP database has changed")
-def nothing_changed(state):
-    db = _db(state)
-    after = db.digests()
-    changed = [t for t in pit.S1SP_TABLES if after[t] != db.before[t]]
-    assert not changed, f"tables changed on {db.dialect}: {changed} (rows: {sorted(db.changed_rows())[:5]} ...)"
-
-
-@then("every wrong device's NetworkOperator slot holds the registered network operator's certificates from the repository")
-def wrong_devices_fixed(state):
-    db = _db(state)
-    registered = db.registered_pairs()
-    now = db.no_slot_now(db.census.wrong_ids)
-    bad = [d for d, slot in now.items()
-           if any(slot[u] is None or slot[u] != registered[d][u] for u in pit.USAGES)]
-    assert not bad, f"{len(bad)} of {len(now)} wrong devices still do not hold the registered NO's pair, e.g. {bad[:3]}"
-
-
-@then("no other row of the S1SP database has changed")
-def nothing_else_changed(state):
-    db = _db(state)
-    allowed = {(d, "NetworkOperator", u) for d in db.census.wrong_ids for u in pit.USAGES}
-    extra = db.changed_rows() - allowed
-    assert not extra, f"rows changed that are not a wrong device's NetworkOperator slot: {sorted(extra)[:5]}"
-    after = db.digests()
-    for table in ("device", "registration", "no_certificate"):
-        assert after[table] == db.before[table], f"table {table} changed"
-
-
-@then("the audit trail holds the old and the new certificate serial of every replaced certificate")
-def audit_trail(state):
-    db = _db(state)
-    registered = db.registered_pairs()
-    audit = db.audit()
-    assert len(audit) == 2 * len(db.census.wrong_ids), \
-        f"expected {2 * len(db.census.wrong_ids)} audit rows (two certificates per device), found {len(audit)}"
-    for device, usage, old_entity, old_serial, new_entity, new_serial, at in audit:
-        before = db.slots_before[(device, "NetworkOperator", usage)]
-        assert (old_entity, old_serial) == before[:2], f"audit of {device} {usage}: old {old_serial} != {before[1]}"
-        assert (new_entity, new_serial) == registered[device][usage][:2], f"audit of {device} {usage}: wrong new serial"
-        assert at, f"audit of {device} {usage} has no time"
-
-
-@then("the report lists the devices it could not fix")
-def unfixable_listed(state, datatable):
-    report = _db(state).report
-    counts = Counter(u.reason for u in report.unfixable)
-    expected = {row["reason"]: int(row["count"]) for row in _rows(datatable)}
-    assert dict(counts) == expected, f"unfixable devices by reason: expected {expected}, report lists {dict(counts)}"
-
-
-@then("the devices it could not fix are untouched")
-def unfixable_untouched(state):
-    db = _db(state)
-    ids = {u.device_id for u in db.report.unfixable}
-    touched = {row[0] for row in db.changed_rows()} & ids
-    assert not touched, f"devices listed as unfixable were changed: {sorted(touched)}"
-
-
-@then("the run is reported as failed and rolled back")
-def run_failed(state):
-    db = _db(state)
-    assert db.failure is not None and db.report is None, "the injected failure did not make the run fail"
-
-
-# --- through the DCC --------------------------------------------------------------------------
-
-@when(parsers.re(rf"the DCC runs the data fix on the database of {S1SP}"))
-def dcc_runs_datafix(state, s1sp):
-    state.need(Capability.DATAFIX, f"run the data fix on {s1sp}'s database")
-    state.datafix_report, state.datafix_fixed = state.target.run_datafix(s1sp)
-
-
-@then("the data fix has fixed this device")
+@then("the data fix reports this device as found and fixed")
 def fixed_this_device(state):
     device = state.device.device.device_id
-    assert device in state.datafix_fixed, (
-        f"device {device} is not among the {len(state.datafix_fixed)} devices the data fix changed "
-        f"(report: found {state.datafix_report.total.found}, fixed {state.datafix_report.total.fixed}, "
-        f"unfixable {[(u.device_id, u.reason) for u in state.datafix_report.unfixable][:5]})")
+    state.judge(device in state.datafix_fixed, DATA_FIX,
+                f"device {device} (NetworkOperator slot left wrong by 6.21) to be among the devices the data fix "
+                f"fixed; {_summary(state)}")
+
+
+@then("the data fix has not changed this device")
+def not_changed(state):
+    device = state.device.device.device_id
+    state.judge(device not in state.datafix_fixed, DATA_FIX,
+                f"device {device} to be left alone by this run of the data fix; {_summary(state)}")
+
+
+@given("the DCC's operator has applied the data fix")
+def operator_applied(state):
+    """The statement says so (the preflight made the scenario not applicable otherwise)."""
+
+
+def _read_back(state, device_id: str):
+    from adapters import service_requests as srv
+    device = state.profile_devices[device_id]
+    operator = state.cast.party("registered network operator", device.fuel)
+    request = state.client.build(operator.user_id, device_id, "6.24.1",
+                                 srv.retrieve_security_credentials("Supplier", "NetworkOperator"))
+    exchange = state.client.send(operator.signer, request, description=f"SRV 6.24.1 reading both slots of {device_id}")
+    state.record(exchange)
+    return device, exchange
+
+
+def _check_devices(state, ids, roles: tuple[str, ...], what: str) -> None:
+    wrong = []
+    for device_id in ids:
+        device, exchange = _read_back(state, device_id)
+        if exchange.final_code != "I0":
+            wrong.append(explain(exchange, "I99 then I0 for the 6.24.1 read-back"))
+            continue
+        parties = {"Supplier": state.cast.party("registered supplier", device.fuel),
+                   "NetworkOperator": state.cast.party("registered network operator", device.fuel)}
+        for role in roles:
+            ok, shown = slot_holds(state, exchange, role, expected_pair(parties[role]))
+            if not ok:
+                wrong.append(f"{device_id} ({device.s1sp} {device.device_type}) {role} slot: expected "
+                             f"{parties[role]}'s certificates; {shown}")
+    state.judge(not wrong, DATA_FIX, f"{what}, {len(ids)} device(s); {len(wrong)} do not:\n" + "\n".join(wrong))
+
+
+@then(parsers.re(r"SRV 6\.24\.1 shows the registered network operator's certificates in the NetworkOperator slot "
+                 r"of every device the statement lists as fixed"))
+def statement_fixed_devices(state):
+    _check_devices(state, state.statement.datafix.fixed_devices, ("NetworkOperator",),
+                   "every device the statement lists as fixed to hold its registered NO's certificates")
+
+
+@then("SRV 6.24.1 shows the declared certificates in both slots of every control device the statement lists")
+def statement_control_devices(state):
+    _check_devices(state, state.statement.datafix.control_devices, ("Supplier", "NetworkOperator"),
+                   "every control device to hold the declared certificates in both slots")
