@@ -9,9 +9,11 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from typing import Mapping
+
 from cryptography import x509
 
-from duis import signing
+from duis import codec, safexml, signing
 from smki import TestSMKI
 
 from . import config as cfg
@@ -32,8 +34,14 @@ DSP_USER_ID = "90-B3-D5-1F-30-00-00-02"
 
 
 class ReferenceDCC:
-    def __init__(self, config: cfg.ReferenceConfig | None = None, *, data_dir: Path | str | None = None) -> None:
+    """`dsp_signer`: the DSP's response-signing key and certificate (default: fresh ones from an SMKI
+    of its own, made at each start). `code_table`: SPEC code -> the code this DCC emits instead (a
+    target whose code table differs, SPEC §2); applied where codes become XML, see `emit_code`."""
+
+    def __init__(self, config: cfg.ReferenceConfig | None = None, *, data_dir: Path | str | None = None,
+                 dsp_signer: signing.Signer | None = None, code_table: Mapping[str, str] | None = None) -> None:
         self.config = config or cfg.ReferenceConfig()
+        self.code_table: dict[str, str] = dict(code_table or {})
         self._own_dir = data_dir is None
         self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="mp107-reference-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -44,13 +52,15 @@ class ReferenceDCC:
         self.smets2 = Smets2Devices()
         # The DCC's own signing credentials, from an SMKI of its own.
         self._smki = TestSMKI.generate(name="ZD")
-        dsp_cred = self._smki.issue_xml_signing(DSP_USER_ID, role_code="89")
-        self.dsp_signer = signing.Signer(dsp_cred.key, dsp_cred.cert)
+        if dsp_signer is None:
+            dsp_cred = self._smki.issue_xml_signing(DSP_USER_ID, role_code="89")
+            dsp_signer = signing.Signer(dsp_cred.key, dsp_cred.cert)
+        self.dsp_signer = dsp_signer
         self.s1sps: dict[str, S1SP] = {}
         for n, name in enumerate(cfg.S1SPS, start=1):
             cred = self._smki.issue_xml_signing(f"90-B3-D5-1F-30-00-01-0{n}", role_code="89")
             self.s1sps[name] = S1SP(name, self.data_dir / f"{name.lower()}.sqlite",
-                                    signing.Signer(cred.key, cred.cert))
+                                    signing.Signer(cred.key, cred.cert), emit_code=self.emit_code)
         self._workers = {name: ThreadPoolExecutor(1, thread_name_prefix=name) for name in [*self.s1sps, "SMETS2"]}
         self.dsp = DSP(self)
 
@@ -62,6 +72,32 @@ class ReferenceDCC:
 
     def s1sp_certificate(self, name: str) -> x509.Certificate:
         return self.s1sps[name].signer.cert
+
+    # --- codes on the wire ----------------------------------------------------------------------
+    #
+    # Inside, the reference speaks SPEC codes (rules.py, codes.py, Verdict.code). A code becomes
+    # XML in exactly two places, and the code table is applied there and nowhere else:
+    #   1. `sign_response`: every Response the DSP sends (acknowledgement, refusal of unreadable or
+    #      oversized input, final outcome) passes through it to get the DSP's signature; it rewrites
+    #      the header's ResponseCode first.
+    #   2. the S1SP's alert (S1SP.process): the S1SP signs its S1SPAlert itself, nested inside the
+    #      Response, so its S1SPAlertCode cannot be rewritten afterwards; the S1SP asks `emit_code`.
+    # A mapped ResponseCode outside DUIS's enumeration (e.g. E004) makes the Response invalid
+    # against DUIS Schema V5.4, exactly as a DCC with its own code table would send it.
+
+    def emit_code(self, code: str) -> str:
+        """The code this DCC puts on the wire for the SPEC code `code` (unchanged if not in the table)."""
+        return self.code_table.get(code, code)
+
+    def sign_response(self, unsigned: bytes) -> bytes:
+        """The DSP's signature over a Response it sends, after mapping the header's ResponseCode."""
+        if not self.code_table:
+            return signing.sign(unsigned, self.dsp_signer)
+        root = safexml.parse(unsigned)
+        element = root.find(f"{{{codec.SR_NS}}}Header/{{{codec.SR_NS}}}ResponseCode")
+        if element is not None and element.text:
+            element.text = self.emit_code(element.text.strip())
+        return signing.sign(root, self.dsp_signer)
 
     # --- the Target Interface ------------------------------------------------------------------
 
@@ -92,7 +128,7 @@ class ReferenceDCC:
     def _complete(self, ctx: Context, process) -> None:
         rid = str(ctx.request.request_id)
         try:
-            outcome = signing.sign(process(ctx), self.dsp_signer)
+            outcome = self.sign_response(process(ctx))
         except Exception:  # never lose an accepted request silently
             log.exception("processing %s failed", rid)
             return

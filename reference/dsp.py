@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from duis import codec, errors, signing
+from duis import codec, errors
 
 from . import codes, rules
 
@@ -16,7 +16,7 @@ class Verdict:
     """The DSP's synchronous answer."""
     http_status: int
     response: bytes          # signed DUIS Response
-    code: str
+    code: str                # the SPEC code (on the wire: ReferenceDCC.emit_code of it)
     reason: str | None
     accepted: "rules.Context | None" = None   # set when I99: what to route on
 
@@ -52,4 +52,4 @@ class DSP:
             xml = codec.encode_refusal(code, reason, now)
         else:
             xml = codec.encode_acknowledgement(request.request_id, code, request.srv, now, reason=reason)
-        return Verdict(status, signing.sign(xml, self.dcc.dsp_signer), code, reason, accepted)
+        return Verdict(status, self.dcc.sign_response(xml), code, reason, accepted)

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from duis import codec, messages
 
@@ -18,9 +19,14 @@ from .s1sp_db import create_schema
 
 
 class S1SP:
-    def __init__(self, name: str, db_path: Path | str, signer) -> None:
+    """`emit_code`: SPEC code -> the code this DCC puts in an S1SPAlertCode (ReferenceDCC.emit_code;
+    the S1SP signs its alert itself, so the code is final before it is signed)."""
+
+    def __init__(self, name: str, db_path: Path | str, signer,
+                 emit_code: Callable[[str], str] | None = None) -> None:
         self.name = name
         self.signer = signer
+        self.emit_code = emit_code or (lambda code: code)
         self.db_path = str(db_path)
         self._conn = sqlite3.connect(self.db_path, check_same_thread=False)
         self._lock = threading.Lock()
@@ -96,7 +102,7 @@ class S1SP:
             rejection = rules.run_check(name, ctx)
             if rejection:
                 return codec.encode_s1sp_alert(
-                    request.request_id, device.device_id, rejection.code, _now(), self.signer,
+                    request.request_id, device.device_id, self.emit_code(rejection.code), _now(), self.signer,
                     additional_information=f"{self.name} {rejection.rule}: {rejection.reason}"[:1000])
         return codec.encode_smets1_response(
             request.request_id, device.device_id, request.request_id.originator, request.srv,

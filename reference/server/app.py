@@ -5,12 +5,17 @@ Always served:
     POST   /api/v1/serviceRequest            body: a signed DUIS Request. Answer: the DSP's signed
                                              Response (application/xml), HTTP 200 with I99 or an
                                              E code; HTTP 400 with a signed refusal for input that
-                                             cannot be read as a DUIS Request.
+                                             cannot be read as a DUIS Request. A body beyond
+                                             `max_request_bytes`: HTTP 400 with a signed refusal
+                                             (oversize="400"), or HTTP 413 with no body
+                                             (oversize="413-empty").
     GET    /api/v1/responses/{RequestID}     the final outcome (signed Response) once it exists;
                                              404 (JSON) until then.
     PUT    /api/v1/users/{UserID}/callback   {"url": "http://..."}: POST this user's final outcomes
     GET    /api/v1/users/{UserID}/callback   there (body: the signed Response, application/xml).
     DELETE /api/v1/users/{UserID}/callback   The user must be known. Cleared by a test-support reset.
+                                             With callbacks="501": HTTP 501, no body, for all three
+                                             (outcomes are then only polled).
 
 Only when created with `test_support=True`, under /test-support/v1 (JSON in and out; shapes in
 `test_support.py`; a wrong body is HTTP 400 with {"error", "field", "expected", "body"}):
@@ -43,7 +48,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from duis import codec, signing
+from duis import codec
 from duis.errors import DuisValueError
 from duis.types import EUI64
 
@@ -54,10 +59,13 @@ from .callbacks import CallbackDelivery, is_callback_url
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 8 * 1024 * 1024
-"""Bodies of POST /api/v1/serviceRequest beyond this are refused unread (the DSP's own XML limit is
-lower, so anything up to here gets the DSP's own answer)."""
+"""Default limit (create_app's `max_request_bytes`) for bodies of POST /api/v1/serviceRequest: beyond
+it they are refused unread (the DSP's own XML limit is lower, so anything up to here gets the DSP's
+own answer)."""
 MAX_JSON_BYTES = 16 * 1024 * 1024
 XML = "application/xml"
+OVERSIZE_ANSWERS = ("400", "413-empty")
+CALLBACK_MODES = ("registration", "501")
 
 
 class _TooLarge(Exception):
@@ -84,32 +92,54 @@ def _pem(cert) -> Response:
 class _Service:
     """The app's state: the DCC, the users' callback URLs, and the start state a reset returns to."""
 
-    def __init__(self, dcc, *, test_support: bool, load: dict | None, delivery: CallbackDelivery) -> None:
+    def __init__(self, dcc, *, test_support: bool, load: dict | None, delivery: CallbackDelivery,
+                 max_request_bytes: int = MAX_REQUEST_BYTES, oversize: str = "400",
+                 callbacks: str = "registration", datafix_at_start: bool = False) -> None:
+        if oversize not in OVERSIZE_ANSWERS:
+            raise ValueError(f"oversize: expected one of {list(OVERSIZE_ANSWERS)}, got {oversize!r}")
+        if callbacks not in CALLBACK_MODES:
+            raise ValueError(f"callbacks: expected one of {list(CALLBACK_MODES)}, got {callbacks!r}")
+        if isinstance(max_request_bytes, bool) or not isinstance(max_request_bytes, int) or max_request_bytes < 1:
+            raise ValueError(f"max_request_bytes: expected a positive number of bytes, got {max_request_bytes!r}")
         self.dcc = dcc
         self.test_support = test_support
         self.delivery = delivery
         self.load_body = load
+        self.max_request_bytes = max_request_bytes
+        self.oversize = oversize
+        self.callback_mode = callbacks
+        self.datafix_at_start = datafix_at_start
+        self.datafix_results: dict[str, tuple] = {}
+        """S1SP -> (report, IDs of the devices fixed) of the data fix run at start (or after the last reset)."""
         self.start_switch = dcc.config.mp107_switch
         self.start_implemented = dict(dcc.config.s1sp_implemented)
         self.callbacks: dict[str, str] = {}
         self._subscribed: set[str] = set()
         self._lock = threading.Lock()
-        if load is not None:
-            self._apply(ts.read_batch(load, dcc.config.cohorts, "--load"), "--load")
+        self._start()
+
+    def _start(self) -> None:
+        """The start state's data: the --load body, then (as the DCC's operator would have) the data fix."""
+        if self.load_body is not None:
+            self._apply(ts.read_batch(self.load_body, self.dcc.config.cohorts, "--load"), "--load")
+        if self.datafix_at_start:
+            self.datafix_results = {name: self.dcc.run_datafix(name) for name in self.dcc.s1sps}
 
     # --- Target Interface v1 ------------------------------------------------------------------
 
     async def service_request(self, request: Request) -> Response:
         try:
-            body = await _read_body(request, MAX_REQUEST_BYTES)
+            body = await _read_body(request, self.max_request_bytes)
         except _TooLarge as exc:
-            return Response(self._refusal(f"the request body ({exc.args[0]} bytes) exceeds {MAX_REQUEST_BYTES} bytes"),
-                            status_code=400, media_type=XML)
+            if self.oversize == "413-empty":
+                return Response(status_code=413)
+            return Response(self._refusal(f"the request body ({exc.args[0]} bytes) exceeds {self.max_request_bytes} "
+                                          "bytes"), status_code=400, media_type=XML)
         verdict = await run_in_threadpool(self.dcc.handle_service_request, body)
         return Response(verdict.response, status_code=verdict.http_status, media_type=XML)
 
     def _refusal(self, reason: str) -> bytes:
-        return signing.sign(codec.encode_refusal(codes.E1, reason, datetime.now(timezone.utc)), self.dcc.dsp_signer)
+        return self.dcc.sign_response(codec.encode_refusal(codes.E1, reason, datetime.now(timezone.utc)))
 
     async def response(self, request: Request) -> Response:
         request_id = request.path_params["request_id"]
@@ -119,6 +149,8 @@ class _Service:
         return Response(xml, media_type=XML)
 
     async def callback(self, request: Request) -> Response:
+        if self.callback_mode == "501":      # a DCC without callback registration: outcomes are polled
+            return Response(status_code=501)
         try:
             user_id = str(EUI64.parse(request.path_params["user_id"]))
         except DuisValueError:
@@ -236,8 +268,7 @@ class _Service:
         self.dcc.set_switch(self.start_switch)
         for name, implemented in self.start_implemented.items():
             self.dcc.set_s1sp_implemented(name, implemented)
-        if self.load_body is not None:
-            self._apply(ts.read_batch(self.load_body, self.dcc.config.cohorts, "--load"), "--load")
+        self._start()
 
     async def datafix(self, request: Request) -> Response:
         name = request.path_params["s1sp"]
@@ -263,12 +294,20 @@ async def _bad_input(request: Request, exc: Exception) -> Response:
 
 
 def create_app(dcc, *, test_support: bool, load: dict | None = None,
-               delivery: CallbackDelivery | None = None) -> Starlette:
+               delivery: CallbackDelivery | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
+               oversize: str = "400", callbacks: str = "registration",
+               datafix_at_start: bool = False) -> Starlette:
     """The HTTP face of `dcc` (a reference.dcc.ReferenceDCC). `load`: a test-support `load` body
-    applied now and again after each reset. The caller closes `dcc`; the app closes the callback
+    applied now and again after each reset. `max_request_bytes` and `oversize` ("400": a signed
+    refusal; "413-empty": HTTP 413, no body): how a larger Service Request body is answered.
+    `callbacks` "501": no callback registration (HTTP 501, no body). `datafix_at_start`: run the
+    Requirement 2 data fix on every S1SP after `load` (and after each reset); the results are in
+    `app.state.service.datafix_results`. The caller closes `dcc`; the app closes the callback
     delivery it made when it shuts down."""
     own_delivery = delivery is None
-    service = _Service(dcc, test_support=test_support, load=load, delivery=delivery or CallbackDelivery())
+    service = _Service(dcc, test_support=test_support, load=load, delivery=delivery or CallbackDelivery(),
+                       max_request_bytes=max_request_bytes, oversize=oversize, callbacks=callbacks,
+                       datafix_at_start=datafix_at_start)
     routes = [
         Route("/api/v1/serviceRequest", service.service_request, methods=["POST"]),
         Route("/api/v1/responses/{request_id}", service.response, methods=["GET"]),

@@ -3,6 +3,12 @@
     python -m reference serve --port 8800 [--host 127.0.0.1] [--test-support]
         [--s1sp-not-implemented S1SP2 ...] [--switch on|off] [--load FILE] [--duis-xsd DIR]
         [--dsp-certificate-out FILE] [--data-dir DIR] [--access-log]
+        [--dsp-key FILE --dsp-certificate FILE] [--max-request-bytes N] [--oversize 400|413-empty]
+        [--callbacks registration|501] [--code-table FILE] [--run-datafix-at-start]
+
+The last group serves the reference as a *foreign target* (docs/reference.md): pre-provisioned
+(--load, no --test-support), a fixed DSP key a profile can name, and the deviations seen in real
+DCCs (413 without a body, no callback registration, its own code table, the data fix already run).
 
 It listens on 127.0.0.1 unless --host says otherwise (test support lets anyone who can reach the
 port rewrite the DCC's data: keep it on loopback). With --port 0 the system picks a free port.
@@ -18,11 +24,19 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 READY_PREFIX = "mp107-reference: serving Target Interface v1 at "
+DATAFIX_PREFIX = "mp107-reference: data fix at start on "
 DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parents[3] / "shared" / "duis" / "schema"
+CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
+PROG = "python -m reference serve"
+
+
+class _StartError(Exception):
+    """A start option that cannot be used (exit code 2, one line saying why)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--switch", choices=("on", "off"), default="on", help="the DSP feature switch at start (default on)")
     parser.add_argument("--load", type=Path, metavar="FILE",
                         help="JSON file in the test-support 'load' shape (users, trust_anchors, devices, registrations, "
-                             "anchor_slots) loaded at start and again after each test-support reset")
+                             "anchor_slots, no_certificates) loaded at start (with or without --test-support) and "
+                             "again after each test-support reset")
     parser.add_argument("--duis-xsd", type=Path, metavar="DIR",
                         help="folder holding 'DUIS Schema V5.4.xsd' (default $DUIS_SCHEMA_DIR, else ../shared/duis/schema)")
     parser.add_argument("--dsp-certificate-out", type=Path, metavar="FILE",
@@ -46,6 +61,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, help="where the S1SPs keep their SQLite databases (default: a temporary folder)")
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    from .app import CALLBACK_MODES, MAX_REQUEST_BYTES, OVERSIZE_ANSWERS
+    foreign = parser.add_argument_group(
+        "serving as a foreign target",
+        "how an independent DCC looks to the harness: pre-provisioned with --load (no --test-support), "
+        "signing with a key its profile names, and with deviations seen in the field")
+    foreign.add_argument("--dsp-key", type=Path, metavar="FILE",
+                         help="the DSP's response-signing EC P-256 private key (PEM or DER) instead of a fresh one "
+                              "per start; needs --dsp-certificate")
+    foreign.add_argument("--dsp-certificate", type=Path, metavar="FILE",
+                         help="the certificate (PEM or DER) of --dsp-key, for a profile's [target].dsp_certificate; "
+                              "needs --dsp-key")
+    foreign.add_argument("--max-request-bytes", type=int, default=MAX_REQUEST_BYTES, metavar="N",
+                         help=f"largest Service Request body read (default {MAX_REQUEST_BYTES}); a larger one is "
+                              "answered as --oversize says")
+    foreign.add_argument("--oversize", choices=OVERSIZE_ANSWERS, default="400",
+                         help="answer to a Service Request body over --max-request-bytes: 400 (default) a signed "
+                              "DUIS refusal (E1) with HTTP 400; 413-empty HTTP 413 with no body")
+    foreign.add_argument("--callbacks", choices=CALLBACK_MODES, default="registration",
+                         help="registration (default): PUT/GET/DELETE /api/v1/users/{UserID}/callback work; "
+                              "501: they answer HTTP 501 with no body, and outcomes are only readable with "
+                              "GET /api/v1/responses/{RequestID}")
+    foreign.add_argument("--code-table", type=Path, metavar="FILE",
+                         help='JSON object SPEC code -> this DCC\'s own code, e.g. {"E4": "E004", '
+                              '"S1VE64": "S1VE064"}, applied to every code it emits (ResponseCode, '
+                              "S1SPAlertCode); codes not in it are sent unchanged")
+    foreign.add_argument("--run-datafix-at-start", action="store_true",
+                         help="after --load, run the Requirement 2 data fix on every S1SP's database before "
+                              "serving, as the DCC's operator would (and again after a test-support reset); "
+                              "prints one line per S1SP with the devices found and fixed")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -65,13 +109,15 @@ def main(args: argparse.Namespace) -> int:
     except errors.DuisConfigError as exc:
         print(f"python -m reference serve: {exc}", file=sys.stderr)
         return 2
-    load = None
-    if args.load:
-        try:
-            load = json.loads(args.load.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            print(f"python -m reference serve: --load {args.load}: expected a readable JSON file, got {exc}", file=sys.stderr)
-            return 2
+    try:
+        load = _json_file(args.load, "--load") if args.load else None
+        dsp_signer = _dsp_signer(args.dsp_key, args.dsp_certificate)
+        code_table = _code_table(args.code_table) if args.code_table else None
+        if args.max_request_bytes < 1:
+            raise _StartError(f"--max-request-bytes: expected a positive number of bytes, got {args.max_request_bytes}")
+    except _StartError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
 
     import uvicorn
 
@@ -82,23 +128,82 @@ def main(args: argparse.Namespace) -> int:
 
     config = ReferenceConfig(mp107_switch=args.switch == "on",
                              s1sp_implemented={s: s not in args.s1sp_not_implemented for s in S1SPS})
-    dcc = ReferenceDCC(config, data_dir=args.data_dir)
+    dcc = ReferenceDCC(config, data_dir=args.data_dir, dsp_signer=dsp_signer, code_table=code_table)
     try:
         if args.dsp_certificate_out:
             from cryptography.hazmat.primitives import serialization
             args.dsp_certificate_out.write_bytes(dcc.dsp_certificate.public_bytes(serialization.Encoding.PEM))
         try:
-            app = create_app(dcc, test_support=args.test_support, load=load)
+            app = create_app(dcc, test_support=args.test_support, load=load,
+                             max_request_bytes=args.max_request_bytes, oversize=args.oversize,
+                             callbacks=args.callbacks, datafix_at_start=args.run_datafix_at_start)
         except BadInput as exc:
-            print(f"python -m reference serve: --load {args.load}: {exc}", file=sys.stderr)
+            print(f"{PROG}: --load {args.load}: {exc}", file=sys.stderr)
             return 2
+        for name, (report, fixed) in app.state.service.datafix_results.items():
+            total = report.total
+            print(f"{DATAFIX_PREFIX}{name}: found {total.found}, fixed {total.fixed}, "
+                  f"not fixable {len(report.unfixable)} (run {report.run_id})", flush=True)
+        notes = ["test support on" if args.test_support else "test support off"]
+        if args.callbacks != "registration":
+            notes.append(f"callbacks {args.callbacks}")
+        if args.oversize != "400":
+            notes.append(f"oversize {args.oversize} over {args.max_request_bytes} bytes")
+        if code_table:
+            notes.append(f"{len(code_table)} codes mapped")
         server = _Server(uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
                                         access_log=args.access_log, timeout_graceful_shutdown=3),
-                         note="test support on" if args.test_support else "test support off")
+                         note="; ".join(notes))
         server.run()
         return 0 if server.started else 1
     finally:
         dcc.close()
+
+
+def _json_file(path: Path, option: str):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise _StartError(f"{option} {path}: expected a readable JSON file, got {exc}") from None
+
+
+def _dsp_signer(key_path: Path | None, cert_path: Path | None):
+    """The DSP's fixed signing identity from --dsp-key and --dsp-certificate (both or neither)."""
+    if key_path is None and cert_path is None:
+        return None
+    if key_path is None or cert_path is None:
+        given, missing = ("--dsp-key", "--dsp-certificate") if cert_path is None else ("--dsp-certificate", "--dsp-key")
+        raise _StartError(f"{given}: expected {missing} too (both or neither), got only {given}")
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from duis import signing
+    from duis.errors import DuisError
+    try:
+        key = signing.load_private_key(key_path.read_bytes())
+    except (OSError, DuisError) as exc:
+        raise _StartError(f"--dsp-key {key_path}: expected an EC P-256 private key (PEM or DER), got {exc}") from None
+    if not isinstance(key.curve, ec.SECP256R1):
+        raise _StartError(f"--dsp-key {key_path}: expected an EC P-256 private key, got curve {key.curve.name}")
+    try:
+        cert = signing.load_certificate(cert_path.read_bytes())
+    except (OSError, DuisError) as exc:
+        raise _StartError(f"--dsp-certificate {cert_path}: expected an X.509 certificate (PEM or DER), got {exc}") from None
+    try:
+        return signing.Signer(key, cert)
+    except DuisError as exc:
+        raise _StartError(f"--dsp-key {key_path} / --dsp-certificate {cert_path}: {exc}") from None
+
+
+def _code_table(path: Path) -> dict[str, str]:
+    table = _json_file(path, "--code-table")
+    if not isinstance(table, dict):
+        raise _StartError(f'--code-table {path}: expected a JSON object of SPEC code -> own code, e.g. '
+                          f'{{"E4": "E004"}}, got {type(table).__name__}')
+    for spec_code, own in table.items():
+        if not CODE.fullmatch(spec_code) or not isinstance(own, str) or not CODE.fullmatch(own):
+            raise _StartError(f"--code-table {path}: expected codes like \"E4\": \"E004\" (a letter, then letters, "
+                              f"digits, '_', '.', '-'), got {spec_code!r}: {own!r}")
+    return dict(table)
 
 
 def _Server(config, *, note: str):
