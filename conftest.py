@@ -10,7 +10,7 @@ import pytest
 
 from adapters.client import Client
 from adapters.target import Capability, TargetFault
-from mp107 import catalogue
+from mp107 import catalogue, verdicts
 from steps.scenario_state import ScenarioState
 
 pytest_plugins = [
@@ -19,6 +19,7 @@ pytest_plugins = [
 ]
 
 ROOT = Path(__file__).resolve().parent
+S1SP_NAMES = verdicts.S1SPS
 DEFAULT_SHARED_DUIS = ROOT.parent / "shared" / "duis"
 
 
@@ -81,6 +82,9 @@ def _configure_target(config):
                                 f"the reference's rules are {rules.all_rule_names()}")
     if spec != "local" and config.getoption("--reference-break"):
         raise pytest.UsageError("--reference-break works on the in-process reference only (--target local)")
+    s1sp = config.getoption("--s1sp")
+    if s1sp != "all" and s1sp not in S1SP_NAMES:
+        raise pytest.UsageError(f"--s1sp {s1sp}: expected one of {', '.join(S1SP_NAMES)} or 'all'")
     config.stash[_PROFILE] = profile
 
 
@@ -155,10 +159,28 @@ def cast(target, profile):
 
 
 @pytest.fixture(scope="session")
-def device_pool(profile):
-    """The profile's devices, for a target without provisioning (None without a profile)."""
+def statement(target, profile):
+    """The target's conformance statement: the profile's [statement]; else, for the reference with
+    test support, derived from its own state; else nothing declared (adapters/statement.py)."""
+    from adapters.statement import Statement, derived_from_reference
+    if profile is not None and profile.statement is not None:
+        return profile.statement
+    if Capability.SWITCHES in target.capabilities:
+        return derived_from_reference(S1SP_NAMES, runnable_datafix=Capability.DATAFIX in target.capabilities)
+    where = profile.where() if profile is not None else "no --profile"
+    return Statement(source=f"{where}: no [statement] declared", feature_switch=None,
+                     test_support=Capability.PROVISION in target.capabilities)
+
+
+@pytest.fixture(scope="session")
+def device_pool(profile, statement):
+    """The profile's devices, for a target without provisioning (None without a profile). Devices
+    the statement names for the data fix are kept for the data-fix scenarios."""
     from adapters.profile import DevicePool
-    return DevicePool(profile.devices) if profile is not None and profile.devices else None
+    if profile is None or not profile.devices:
+        return None
+    return DevicePool(profile.devices,
+                      reserved=statement.datafix.fixed_devices + statement.datafix.control_devices)
 
 
 @pytest.fixture(scope="session")
@@ -170,14 +192,30 @@ def client(target, request, profile):
 
 
 @pytest.fixture
-def state(cast, client, device_pool):
-    s = ScenarioState(cast=cast, client=client, device_pool=device_pool)
+def state(request, cast, client, device_pool, statement, profile):
+    s = ScenarioState(cast=cast, client=client, device_pool=device_pool, statement=statement,
+                      profile_devices={d.device_id: d for d in profile.devices} if profile is not None else {})
     yield s
+    from steps import preflight
+    preflight.postamble(s, request.node.name)
     for undo in reversed(s.restore):
         undo()
 
 
+def pytest_bdd_before_step(request, feature, scenario, step, step_func):
+    if _is_suite(feature):
+        request.getfixturevalue("state").current_step = f"{step.keyword} {step.name}"
+
+
+def _is_suite(feature) -> bool:
+    """A scenario of the conformance suite (features/), not a test of the reference under tests/."""
+    return (ROOT / "features") in Path(feature.filename).resolve().parents
+
+
 def pytest_bdd_before_scenario(request, feature, scenario):
+    if _is_suite(feature):
+        from steps import preflight      # every precondition, before the first request (docs/targets.md)
+        preflight.check(request.getfixturevalue("state"), scenario, catalogue.requirement_tags(scenario.tags))
     allure.dynamic.epic("SECMP0107")
     allure.dynamic.feature(feature.name)
     for req_id in catalogue.requirement_tags(scenario.tags):
@@ -203,6 +241,15 @@ def pytest_runtest_makereport(item, call):
         call.excinfo.traceback = call.excinfo.traceback.__class__(own[-4:] or list(call.excinfo.traceback)[-1:])
     outcome = yield
     report = outcome.get_result()
+    violation = call.excinfo is not None and call.excinfo.errisinstance(AssertionError) \
+        and hasattr(call.excinfo.value, "component")
+    if report.failed and violation:     # JUnit readers see which component broke which requirement, where
+        v = call.excinfo.value
+        for name, value in (("component", v.component), ("violated", " ".join(v.requirements)), ("step", v.step)):
+            report.user_properties.append((name, value))
+            item.user_properties.append((name, value))
+    if report.skipped and call.excinfo is not None and verdicts.is_not_applicable(str(call.excinfo.value)):
+        item.user_properties.append(("verdict", "not applicable"))
     if report.failed and fault:
         item.user_properties.append(("verdict", "broken"))
         report.user_properties.append(("verdict", "broken"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from duis import codec, messages, signing
 from duis.types import EUI64, RequestID
 
-from .target import Acknowledgement, Outcome, Target
+from .target import Acknowledgement, Outcome, Target, TargetFault
 
 CRITICAL_CV = 4      # 6.15.1: the DCC transforms the request (see reference docs on CV 4)
 NON_CRITICAL_CV = 1  # 6.21, 6.24.1
@@ -43,6 +43,8 @@ class Exchange:
     ack: Acknowledgement | None = None
     outcome: Outcome | None = None
     notes: list[str] = field(default_factory=list)
+    fault: str | None = None
+    """hostile input only: how the target broke instead of answering (5xx, dropped connection, timeout)"""
 
     @property
     def final_code(self) -> str | None:
@@ -72,10 +74,23 @@ class Client:
                              description=description or f"SRV {request.srv}", await_outcome=await_outcome)
 
     def send_raw(self, sender: str, request_id: str, xml: bytes, *, description: str = "",
-                 await_outcome: bool = True) -> Exchange:
+                 await_outcome: bool = True, hostile: bool = False) -> Exchange:
+        """`hostile`: the request is bad input on purpose, so a target that breaks on it (HTTP 5xx, a
+        dropped connection, a timeout) has failed MP107-R4.2 rather than left the run unjudgeable:
+        the fault is kept on the exchange for the step to judge, not raised."""
         exchange = Exchange(sender, description, request_id, xml)
         self.exchanges.append(exchange)
-        exchange.ack = self.target.submit(request_id, xml)
+        if hostile:
+            try:
+                exchange.ack = self.target.submit(request_id, xml)
+            except TargetFault as exc:
+                exchange.fault = str(exc)
+                return exchange
+        else:
+            exchange.ack = self.target.submit(request_id, xml)
+            if exchange.ack.response is None:   # valid traffic deserves a DUIS answer: cannot be judged
+                raise TargetFault(f"{request_id}: the target answered a valid request with {exchange.ack.reason}"
+                                  + (f" ({exchange.ack.body_problem})" if exchange.ack.body_problem else ""))
         if await_outcome and exchange.ack.code == "I99":
             exchange.outcome = self.target.await_outcome(request_id, self.outcome_timeout)
         return exchange

@@ -94,6 +94,7 @@ class HttpTarget:
         self.session.headers["User-Agent"] = "mp107-harness"
         self.receiver: CallbackReceiver | None = None
         self._callbacks: dict[str, str] = {}      # User ID -> "registered" or why not
+        self.callback_refusal: str | None = None  # the first refusal of callback registration: poll from then on
         self._cohorts: dict[str, str] | None = dict(profile.cohorts) or None
         try:
             self.test_support = self._detect_test_support()
@@ -176,11 +177,12 @@ class HttpTarget:
     def submit(self, request_id: str, signed_request: bytes) -> Acknowledgement:
         self._ensure_callback(request_id.split(":")[0], request_id)
         url = self._url(SERVICE_REQUEST)
-        answer = self._call("POST", SERVICE_REQUEST, rid=request_id, ok=(200, 400), data=signed_request,
+        answer = self._call("POST", SERVICE_REQUEST, rid=request_id, ok=(200, *range(400, 500)), data=signed_request,
                             headers={"Content-Type": XML})
+        if 400 <= answer.status_code < 500:
+            return self._refusal(request_id, url, answer)
         try:
-            decode = codec.decode_refusal if answer.status_code == 400 else codec.decode_response
-            response = decode(answer.content, verify_with=self.dsp_certificate)
+            response = codec.decode_response(answer.content, verify_with=self.dsp_certificate)
         except errors.SignatureInvalid as exc:
             raise TargetFault(f"{request_id}: POST {url}: HTTP {answer.status_code}, but the answer's signature "
                               f"does not verify against the DSP certificate: {_one_line(exc, 200)}") from exc
@@ -194,11 +196,34 @@ class HttpTarget:
         response = self._mapped(response)
         return Acknowledgement(request_id, answer.status_code, answer.content, response, response.reason)
 
+    def _refusal(self, request_id: str, url: str, answer: requests.Response) -> Acknowledgement:
+        """An HTTP 4xx: a refusal (SPEC §5). Its body, if any, should be a signed DUIS Response; a 4xx
+        with no body (413 from a proxy, say) is still a refusal; a body that is something else is
+        kept with the reason, for the step to judge (MP107-R4.2), never raised as a fault."""
+        status, body = answer.status_code, answer.content
+        if not body.strip():
+            return Acknowledgement(request_id, status, body, None, f"HTTP {status} with no body")
+        try:
+            response = codec.decode_refusal(body, verify_with=self.dsp_certificate)
+        except errors.DuisError as exc:
+            problem = f"the body is not a usable signed DUIS Response: {type(exc).__name__}: {_one_line(exc, 200)}"
+            return Acknowledgement(request_id, status, body, None, f"HTTP {status}: {_one_line(answer.text, 120)}",
+                                   body_problem=problem)
+        if not response.has_signature:
+            return Acknowledgement(request_id, status, body, None, f"HTTP {status}",
+                                   body_problem="the body is a DUIS Response but it is not signed")
+        if response.request_id is not None and str(response.request_id) != request_id:
+            return Acknowledgement(request_id, status, body, None, f"HTTP {status}",
+                                   body_problem=f"the body answers RequestID {response.request_id}")
+        response = self._mapped(response)
+        return Acknowledgement(request_id, status, body, response, response.reason)
+
     def await_outcome(self, request_id: str, timeout: float) -> Outcome:
         deadline = time.monotonic() + timeout
         cb = self.profile.callbacks
         xml, source, polls = None, None, 0
-        if self.receiver is not None:
+        pushed = self.receiver is not None and self.callback_refusal is None
+        if pushed:
             xml = self.receiver.wait(request_id, min(cb.poll_after, timeout))
             source = f"the callback to {self.receiver.url}"
         while xml is None and time.monotonic() < deadline:
@@ -208,12 +233,13 @@ class HttpTarget:
                 source = f"GET {self._url(RESPONSES + quote(request_id, safe=':'))}"
                 break
             pause = min(cb.poll_interval, max(0.0, deadline - time.monotonic()))
-            if self.receiver is not None:
+            if pushed:
                 xml = self.receiver.wait(request_id, pause)
+                source = f"the callback to {self.receiver.url}"
             else:
                 time.sleep(pause)
         if xml is None:
-            where = f"nothing POSTed to {self.receiver.url}, " if self.receiver is not None else ""
+            where = f"nothing POSTed to {self.receiver.url}, " if pushed else ""
             refused = f"; the callback receiver refused: {self.receiver.refused[-1]}" \
                 if self.receiver is not None and self.receiver.refused else ""
             raise TargetFault(f"{request_id}: no final outcome within {timeout:g} s ({where}GET "
@@ -251,14 +277,23 @@ class HttpTarget:
         refuses is still judged: its outcomes are then polled."""
         if self.receiver is None or user_id in self._callbacks:
             return
+        if self.callback_refusal is not None:     # refused once: the target does not offer it; poll
+            self._callbacks[user_id] = self.callback_refusal
+            return
         path = f"/api/v1/users/{quote(user_id)}/callback"
-        answer = self._call("PUT", path, rid=request_id, ok=(*range(200, 300), *range(400, 500)),
-                            json={"url": self.receiver.url})
-        if answer.status_code < 300:
-            self._callbacks[user_id] = "registered"
+        try:
+            answer = self._call("PUT", path, rid=request_id, ok=tuple(range(200, 600)), json={"url": self.receiver.url})
+        except TargetFault as exc:
+            refusal = f"no answer: {exc}"
         else:
-            self._callbacks[user_id] = f"HTTP {answer.status_code}: {_one_line(answer.text, 120)}"
-            log.info("PUT %s for %s: %s; its outcomes will be polled", self._url(path), user_id, self._callbacks[user_id])
+            if answer.status_code < 300:
+                self._callbacks[user_id] = "registered"
+                return
+            refusal = f"HTTP {answer.status_code}" + (f": {_one_line(answer.text, 120)}" if answer.text.strip() else " (no body)")
+        self.callback_refusal = refusal
+        self._callbacks[user_id] = refusal
+        log.warning("PUT %s: %s; callback registration is taken as not offered, outcomes are polled for the rest "
+                    "of the run", self._url(path), refusal)
 
     def describe(self) -> dict:
         cert = self.dsp_certificate
@@ -267,7 +302,9 @@ class HttpTarget:
                "capabilities": sorted(c.value for c in self.capabilities),
                "dsp_signature": (f"verified against the DSP certificate serial {cert_inspect.serial_hex(cert)} "
                                  f"(sha1 {cert_inspect.sha1_hex(cert)})" if cert is not None else "NOT verified"),
-               "outcomes": (f"pushed to {self.receiver.url}, polled after {self.profile.callbacks.poll_after:g} s"
+               "outcomes": (f"polled: callback registration refused ({self.callback_refusal})"
+                            if self.callback_refusal is not None else
+                            f"pushed to {self.receiver.url}, polled after {self.profile.callbacks.poll_after:g} s"
                             if self.receiver is not None else "polled"),
                "code_map": dict(self.profile.codes)}
         if self.test_support:

@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives import serialization
 
 from duis.errors import DuisValueError
 from duis.types import EUI64
-from smki import USER_ROLE_TO_REMOTE_PARTY, Credential, remote_party_role_for
+from smki import USER_ROLE_TO_REMOTE_PARTY, Credential
 from smki import inspect as cert_inspect
 
 from .fixtures import DeviceFixture, Fixture, RegistrationFixture
+from .statement import SETTABLE, DatafixStatement, S1SPStatement, Statement
 from .world import FUELS, PARTIES, ROLELESS_PARTIES, Cast, DeviceSetup, SuppliedUser, role_for
 
 FROM_TEST_SUPPORT = "from-test-support"
@@ -93,6 +94,10 @@ class ProfileDevice:
 
     @property
     def fuel(self) -> str:
+        """ESME electricity; GSME and GPF gas; a communications hub by its supply (a 13-digit MPAN
+        is electricity, a 10-digit MPRN gas)."""
+        if self.device_type == "CHF":
+            return "electricity" if len(self.mpxn.replace(" ", "")) == 13 else "gas"
         return "electricity" if self.device_type == "ESME" else "gas"
 
 
@@ -116,6 +121,8 @@ class Profile:
     devices: tuple[ProfileDevice, ...] = ()
     certification_path: tuple[bytes, ...] | None = None
     cohorts: dict[str, str] = field(default_factory=dict)
+    statement: Statement | None = None
+    """the target's conformance statement ([statement]); None: derived from test support, or undeclared"""
 
     def party_overrides(self) -> dict[tuple[str | None, str], SuppliedUser]:
         return {play: user.supplied() for user in self.users for play in user.plays}
@@ -227,7 +234,7 @@ def load(path: str | Path, *, base_url: str | None = None) -> Profile:
         raise ProfileError(f"{path}: expected TOML, got a syntax error: {exc}") from None
     r = _Reader(path)
     r.known_keys(data, "top level", ("target", "capabilities", "timeouts", "callbacks", "codes", "smki",
-                                     "cohorts", "users", "devices"))
+                                     "cohorts", "users", "devices", "statement"))
 
     target = r.table(data, "target", {"name": "", "base_url": "", "dsp_certificate": ""})
     name = r.text(target, "name", "[target]", required=False) or path.stem
@@ -295,8 +302,12 @@ def load(path: str | Path, *, base_url: str | None = None) -> Profile:
 
     users = _users(r, data.get("users", []), test_support)
     devices = _devices(r, data.get("devices", []))
+    statement = _statement(r, data.get("statement"), devices, test_support) if "statement" in data else None
     if test_support is False:
-        harness_made = [u.user_id for u in users if u.organisation_pair is None and remote_party_role_for(u.roles)]
+        # Only parties whose certificates the scenarios place need them: the export supplier and the
+        # other user only ever send others' certificates (and are refused), so they need none.
+        harness_made = [u.user_id for u in users if u.organisation_pair is None
+                        and any(label in PARTIES for _, label in u.plays)]
         if harness_made:
             raise ProfileError(f"{path}: [[users]] {harness_made[0]}: expected its Organisation certificates "
                                "(organisation = {digital_signing = FILE, key_agreement = FILE}) for a target "
@@ -306,7 +317,7 @@ def load(path: str | Path, *, base_url: str | None = None) -> Profile:
                                "Organisation certificates for a target without test support, got none")
     return Profile(name=name, path=path, base_url=url, dsp_certificate=dsp, test_support=test_support,
                    switches=switches, datafix=datafix, timeouts=timeouts, callbacks=callbacks, codes=dict(codes), users=users,
-                   devices=devices, certification_path=path_certs, cohorts=dict(cohorts))
+                   devices=devices, certification_path=path_certs, cohorts=dict(cohorts), statement=statement)
 
 
 def _users(r: _Reader, entries, test_support) -> tuple[ProfileUser, ...]:
@@ -443,15 +454,90 @@ def _devices(r: _Reader, entries) -> tuple[ProfileDevice, ...]:
     return tuple(devices)
 
 
+def _statement(r: _Reader, data, devices: tuple[ProfileDevice, ...], test_support) -> Statement:
+    """[statement]: the target's conformance statement (docs/targets.md)."""
+    if not isinstance(data, dict):
+        raise r.fail("[statement]", "a table", data)
+    r.known_keys(data, "[statement]", ("feature_switch", "fuels", "smets2", "access_differences", "s1sps",
+                                       "datafix", "capabilities"))
+    switch = data.get("feature_switch")
+    if switch not in ("on", "off", SETTABLE):
+        raise r.fail("[statement].feature_switch", '"on" or "off" as deployed, or "settable" (test support)', switch)
+    if switch == SETTABLE and test_support is False:
+        raise r.fail("[statement].feature_switch", '"on" or "off": "settable" needs test support', switch)
+    fuels = data.get("fuels", ["electricity", "gas"])
+    if not isinstance(fuels, list) or not fuels or any(f not in FUELS for f in fuels):
+        raise r.fail("[statement].fuels", f"a non-empty list from {list(FUELS)}", fuels)
+    smets2 = r.boolean(data, "smets2", "[statement]", True)
+    access = data.get("access_differences", [])
+    if not isinstance(access, list) or any(not isinstance(a, str) for a in access):
+        raise r.fail("[statement].access_differences", "a list of text", access)
+    s1sps_raw = data.get("s1sps")
+    if not isinstance(s1sps_raw, dict) or not s1sps_raw:
+        raise r.fail("[statement.s1sps]", "a table per S1SP, e.g. [statement.s1sps.S1SP1] implements_mp107 = true",
+                     s1sps_raw)
+    s1sps = {}
+    for name, entry in s1sps_raw.items():
+        where = f"[statement.s1sps.{name}]"
+        if not S1SP_NAME.fullmatch(name):
+            raise r.fail(where, "an S1SP name like S1SP1", name)
+        if not isinstance(entry, dict):
+            raise r.fail(where, "a table", entry)
+        r.known_keys(entry, where, ("implements_mp107", "in_scope"))
+        implements = entry.get("implements_mp107")
+        if not (isinstance(implements, bool) or implements == SETTABLE):
+            raise r.fail(f"{where}.implements_mp107", 'true, false or "settable"', implements)
+        if implements == SETTABLE and test_support is False:
+            raise r.fail(f"{where}.implements_mp107", 'true or false: "settable" needs test support', implements)
+        s1sps[name] = S1SPStatement(implements, r.boolean(entry, "in_scope", where, True))
+    fix = data.get("datafix", {})
+    if not isinstance(fix, dict):
+        raise r.fail("[statement.datafix]", "a table", fix)
+    r.known_keys(fix, "[statement.datafix]", ("applied", "runnable", "fixed_devices", "control_devices"))
+    listed = {d.device_id for d in devices}
+    lists = {}
+    for key in ("fixed_devices", "control_devices"):
+        ids = []
+        for i, value in enumerate(fix.get(key, [])):
+            device_id = r.eui64({"id": value}, "id", f"[statement.datafix].{key}[{i}]")
+            if device_id not in listed:
+                raise r.fail(f"[statement.datafix].{key}[{i}]", "a device also listed in [[devices]]", device_id)
+            ids.append(device_id)
+        lists[key] = tuple(ids)
+    applied = r.boolean(fix, "applied", "[statement.datafix]", False)
+    if (lists["fixed_devices"] or lists["control_devices"]) and not applied:
+        raise r.fail("[statement.datafix].applied", "true when fixed_devices or control_devices are listed", applied)
+    runnable = r.boolean(fix, "runnable", "[statement.datafix]", False)
+    if runnable and test_support is False:
+        raise r.fail("[statement.datafix].runnable", "false: running the data fix needs test support", runnable)
+    caps = data.get("capabilities", {})
+    if not isinstance(caps, dict):
+        raise r.fail("[statement.capabilities]", "a table", caps)
+    r.known_keys(caps, "[statement.capabilities]", ("test_support", "callback_registration"))
+    return Statement(
+        source=f"{r.path.name} [statement]",
+        feature_switch=SETTABLE if switch == SETTABLE else switch == "on",
+        s1sps=s1sps, fuels=tuple(fuels), smets2=smets2, access_differences=tuple(access),
+        datafix=DatafixStatement(applied, runnable, lists["fixed_devices"], lists["control_devices"]),
+        test_support=r.boolean(caps, "test_support", "[statement.capabilities]", test_support is True),
+        callback_registration=r.boolean(caps, "callback_registration", "[statement.capabilities]", True))
+
+
 # --- devices a target already holds ----------------------------------------------------------
 
 class DevicePool:
-    """The profile's devices, for a target the harness cannot provision: each scenario takes a
-    device nobody used yet in this run (scenarios change slots, so a device serves once)."""
+    """The profile's devices, for a target the harness cannot provision.
 
-    def __init__(self, devices: tuple[ProfileDevice, ...]) -> None:
-        self._free = list(devices)
+    Each scenario takes a device nobody used yet in this run (scenarios change slots, so a device
+    serves once per run); devices the statement names for the data fix are never handed out. The
+    steps survey a device before using it (`reject` one that does not hold what the profile
+    declares) and restore it afterwards (`record`): `ledger` is what happened to each device, for
+    the report, so that a device left changed is named, never silently reused."""
+
+    def __init__(self, devices: tuple[ProfileDevice, ...], *, reserved: tuple[str, ...] = ()) -> None:
+        self._free = [d for d in devices if d.device_id not in set(reserved)]
         self._lock = threading.Lock()
+        self.ledger: list[dict] = []
 
     def take(self, cast: Cast, *, fuel: str, smets: int, s1sp: str | None, device_type: str,
              status: str) -> DeviceSetup | None:
@@ -467,8 +553,22 @@ class DevicePool:
                     break
             else:
                 return None
-        device = DeviceFixture(d.device_id, d.device_type, d.smets, d.mpxn, d.s1sp, None, d.status)
-        return DeviceSetup(device, fuel, RegistrationFixture(d.mpxn, fuel, supplier, operator), Fixture())
+        return setup_of(d, fuel, supplier, operator)
+
+    def reject(self, device_id: str, holds: str) -> None:
+        """A surveyed device that does not hold what the profile declares: not used, and reported."""
+        self.record(device_id, "not used", f"it does not hold what the profile declares: {holds}")
+
+    def record(self, device_id: str, outcome: str, detail: str = "", scenario: str = "") -> None:
+        with self._lock:
+            self.ledger.append({"device": device_id, "outcome": outcome, "detail": detail, "scenario": scenario})
+
+    def report(self) -> dict:
+        with self._lock:
+            ledger = list(self.ledger)
+        return {"free": len(self._free), "ledger": ledger,
+                "not_used": [e for e in ledger if e["outcome"] == "not used"],
+                "left_changed": [e for e in ledger if e["outcome"] == "left changed"]}
 
     @staticmethod
     def wanted(cast: Cast, *, fuel: str, smets: int, s1sp: str | None, device_type: str, status: str) -> str:
@@ -479,5 +579,10 @@ class DevicePool:
                 f"{cast.party('registered network operator', fuel).user_id} (network operator)")
 
 
-__all__ = ["Profile", "ProfileError", "ProfileUser", "ProfileDevice", "Timeouts", "Callbacks", "DevicePool",
+def setup_of(d: ProfileDevice, fuel: str, supplier: str, operator: str) -> DeviceSetup:
+    device = DeviceFixture(d.device_id, d.device_type, d.smets, d.mpxn, d.s1sp, None, d.status)
+    return DeviceSetup(device, fuel, RegistrationFixture(d.mpxn, fuel, supplier, operator), Fixture())
+
+
+__all__ = ["Profile", "ProfileError", "ProfileUser", "ProfileDevice", "Timeouts", "Callbacks", "DevicePool", "setup_of",
            "load", "default_profile", "FROM_TEST_SUPPORT", "AUTO", "REFERENCE_PROFILE"]

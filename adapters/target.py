@@ -39,12 +39,16 @@ class Acknowledgement:
     request_id: str
     http_status: int
     xml: bytes
-    response: ServiceResponse
+    response: ServiceResponse | None
+    """None: an HTTP 4xx refusal without a usable DUIS Response (SPEC §5 lets a target answer bad
+    input with, e.g., 413 and no body); `reason` says what came instead"""
     reason: str | None = None        # the target's own explanation, where it gives one
+    body_problem: str | None = None
+    """a 4xx whose body is there but is not a signed DUIS Response: why (R4.2 judges it)"""
 
     @property
     def code(self) -> str:
-        return self.response.response_code
+        return self.response.response_code if self.response is not None else f"HTTP {self.http_status}"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ class Requirement:
     actor: str
     fia: str
     not_tested: str | None = None
+    components: tuple[str, ...] = ()
+    """whose answers it judges: DSP, S1SP, SMETS2 device, Data fix"""
 
     @property
     def sort_key(self) -> tuple[int, ...]:
@@ -25,13 +27,26 @@ class Requirement:
 
 def load(path: Path = CATALOGUE) -> dict[str, Requirement]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    reqs = [Requirement(r["id"], r["text"], r["actor"], r.get("fia", ""), r.get("not_tested"))
+    reqs = [Requirement(r["id"], r["text"], r["actor"], r.get("fia", ""), r.get("not_tested"),
+                        tuple(r.get("components", ())))
             for r in data["requirement"]]
     ids = [r.id for r in reqs]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
         raise ValueError(f"{path}: duplicate requirement IDs {sorted(duplicates)}")
     return {r.id: r for r in sorted(reqs, key=lambda r: r.sort_key)}
+
+
+_CACHE: dict[str, Requirement] | None = None
+
+
+def judges(requirement_id: str, component: str) -> bool:
+    """Whether a requirement judges answers of `component` ("DSP", "S1SP", "SMETS2 device", "Data fix")."""
+    global _CACHE
+    if _CACHE is None:
+        _CACHE = load()
+    req = _CACHE.get(requirement_id)
+    return req is not None and component in req.components
 
 
 def requirement_tags(tags) -> list[str]:

@@ -1,12 +1,14 @@
-"""The release gate: a policy (TOML) says which requirements are mandatory and which findings are
-waived until when; `evaluate` turns a traceability matrix into a verdict and an exit code.
+"""The release gate: a policy (TOML) says which requirements are mandatory, whether a requirement
+the target's conformance statement rules out is acceptable, and which findings are waived until
+when; `evaluate` turns a traceability matrix into a verdict and an exit code.
 
-Policy file:
+Policy file (policies/release.toml, policies/uit.toml):
 
     [policy]
-    name = "release"
-    mandatory = ["MP107-R1.*", "MP107-R3.*", "MP107-R4.*"]   # fnmatch patterns over catalogue IDs
-    mandatory_if_tagged = ["MP107-R2.*"]   # mandatory once a scenario in features/ is tagged with it
+    name = "uit"
+    mandatory = ["MP107-R1.*", "MP107-R2.*", "MP107-R3.*", "MP107-R4.*"]   # fnmatch over catalogue IDs
+    not_applicable = "accepted"    # or "finding": a mandatory requirement that only the statement
+                                   # ruled out is then a finding (release: everything must run)
 
     [[waiver]]
     requirement = "MP107-R1.4"
@@ -14,15 +16,19 @@ Policy file:
     reason = "S1SP2 release 4.2 due 2027-01-15; signed off by the programme"
     expires = 2027-01-31    # last day the waiver holds; from the day after it no longer waives
 
-Gate rules, for each mandatory requirement:
-- a failed cell is a finding (waivable for that cell's S1SP; a cell of the not-S1SP-specific
-  column only by a "*" waiver);
-- no executed scenario at all is a finding: "not covered", or "only skipped" when scenarios ran
-  but were all skipped (waivable by a "*" waiver);
-- actor S1SP: for each S1SP the run selected and each fuel, the cell must have an executed
-  scenario, else a finding (waivable for that S1SP).
-A broken scenario (a target fault or harness error) is not a verdict: the run cannot be judged.
-Exit codes: 0 conformant, 1 not conformant, 2 could not be judged.
+Gate rules, for each mandatory requirement (catalogued requirements with a not-tested reason are
+listed, never judged):
+- a failed cell is a finding **on the component whose answer broke the rule** (the failing step
+  names it: the DSP, an S1SP, the SMETS2 device, the data fix) - not on every party the scenario
+  touched;
+- no scenario ran to a verdict: if some were *blocked* (not reached because another component
+  failed first) that is no finding of its own; if some were *skipped* (applicable, could not run)
+  the run is **incomplete**; if all were *not applicable* by statement, that is accepted or a
+  finding as the policy says; if none exists, "not covered" is a finding;
+- for a requirement that judges S1SPs and is traced per S1SP, the same per S1SP and fuel cell.
+Exit codes: 0 conformant; 1 not conformant (an open finding); 2 not judged (a broken scenario, a
+harness error) or incomplete (applicable mandatory scenarios skipped, or not every S1SP selected)
+- never 0 unless everything the policy asks for ran and held.
 """
 from __future__ import annotations
 
@@ -38,12 +44,15 @@ S1SPS = ("S1SP1", "S1SP2", "S1SP3")
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "release.toml"
 BUILTIN_POLICY = {
     "name": "release (built-in default)",
-    "mandatory": ["MP107-R1.*", "MP107-R3.*", "MP107-R4.*"],
-    "mandatory_if_tagged": ["MP107-R2.*"],
+    "mandatory": ["MP107-R1.*", "MP107-R2.*", "MP107-R3.*", "MP107-R4.*"],
+    "not_applicable": "finding",
 }
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_NOT_JUDGED = 0, 1, 2
+EXIT_INCOMPLETE = EXIT_NOT_JUDGED
 VERDICTS = {EXIT_CONFORMANT: "CONFORMANT", EXIT_NOT_CONFORMANT: "NOT CONFORMANT", EXIT_NOT_JUDGED: "NOT JUDGED"}
+NOT_APPLICABLE_POLICIES = ("accepted", "finding")
+COMPONENT_GROUPS = ("DSP", *S1SPS, "SMETS2 device", "Data fix")
 
 
 class PolicyError(Exception):
@@ -74,10 +83,15 @@ class Policy:
     mandatory_if_tagged: list[str] = field(default_factory=list)
     waivers: list[Waiver] = field(default_factory=list)
     source: str = "built-in"
+    not_applicable: str = "finding"
+    """"accepted": a mandatory requirement the statement ruled out is reported, not a finding (uit);
+    "finding": it is a finding (release: the target must let every scenario run)"""
 
     def mandatory_ids(self, requirements: dict[str, Requirement], tagged: set[str]) -> list[str]:
         out = []
-        for rid in requirements:
+        for rid, req in requirements.items():
+            if req.not_tested:
+                continue                 # listed with its reason in the report, never judged
             if any(fnmatch.fnmatchcase(rid, p) for p in self.mandatory):
                 out.append(rid)
             elif rid in tagged and any(fnmatch.fnmatchcase(rid, p) for p in self.mandatory_if_tagged):
@@ -101,6 +115,10 @@ def _date(value, where: str) -> dt.date:
 def parse_policy(data: dict, requirements: dict[str, Requirement], source: str = "built-in") -> Policy:
     head = data.get("policy", data)
     unknown_keys = set(data) - {"policy", "waiver"}
+    not_applicable = head.get("not_applicable", "finding")
+    if not_applicable not in NOT_APPLICABLE_POLICIES:
+        raise PolicyError(f"{source}: [policy] not_applicable must be one of {list(NOT_APPLICABLE_POLICIES)}, "
+                          f"not {not_applicable!r}")
     if "policy" in data and unknown_keys:
         raise PolicyError(f"{source}: unknown top-level keys {sorted(unknown_keys)}")
     mandatory = head.get("mandatory")
@@ -127,7 +145,7 @@ def parse_policy(data: dict, requirements: dict[str, Requirement], source: str =
         if "expires" not in w:
             raise PolicyError(f"{where}: a waiver needs an expiry date (expires = YYYY-MM-DD)")
         waivers.append(Waiver(rid, s1sp, reason, _date(w["expires"], where)))
-    return Policy(head.get("name", Path(source).stem), mandatory, if_tagged, waivers, source)
+    return Policy(head.get("name", Path(source).stem), mandatory, if_tagged, waivers, source, not_applicable)
 
 
 def load_policy(path: Path | None, requirements: dict[str, Requirement]) -> Policy:
@@ -171,6 +189,12 @@ class GateResult:
     waivers_used: list[tuple[Waiver, list[Finding]]]
     waivers_expired: list[tuple[Waiver, list[Finding]]]   # expired; with the findings they would have covered
     waivers_unused: list[Waiver]
+    incomplete: list[str] = field(default_factory=list)
+    """why the run, with no finding, still cannot say conformant (skips, S1SPs not selected)"""
+    not_applicable: list[str] = field(default_factory=list)
+    """mandatory requirements (and cells) the statement ruled out, accepted by the policy"""
+    blocked: list[str] = field(default_factory=list)
+    """requirements not reached because another component failed first"""
 
     @property
     def open_findings(self) -> list[Finding]:
@@ -178,22 +202,44 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
+        """1 on a definite non-conformance (a failed finding) even in a run that is otherwise not
+        judged; 2 when the run cannot be judged (coverage gaps in such a run prove nothing); 1 on
+        any other open finding; 2 when incomplete; 0 only when everything asked for ran and held."""
+        if any(f.kind == "failed" for f in self.open_findings):
+            return EXIT_NOT_CONFORMANT
         if self.not_judged:
             return EXIT_NOT_JUDGED
-        return EXIT_NOT_CONFORMANT if self.open_findings else EXIT_CONFORMANT
+        if self.open_findings:
+            return EXIT_NOT_CONFORMANT
+        return EXIT_INCOMPLETE if self.incomplete else EXIT_CONFORMANT
 
     @property
     def verdict(self) -> str:
+        if self.exit_code == EXIT_NOT_JUDGED and not self.not_judged:
+            return "INCOMPLETE"
         return VERDICTS[self.exit_code]
 
 
 def group_of(requirement: Requirement, s1sp: str | None) -> str:
-    actor = requirement.actor
-    if actor == "S1SP":
-        return s1sp or "S1SP (all)"
-    if actor == "data fix":
-        return "Data fix"
-    return "DSP"         # DSP, and the harness's own promises (R4), which the DSP keeps
+    """The component a requirement's result counts against when no step named one (coverage,
+    broken scenarios): its S1SP for a per-S1SP requirement that judges S1SPs, else its first."""
+    comps = requirement.components or ("DSP",)
+    if s1sp and "S1SP" in comps:
+        return s1sp
+    first = comps[0]
+    return "S1SP (all)" if first == "S1SP" else first
+
+
+def _classify(entries) -> str:
+    """What a requirement (or cell) with no executed scenario amounts to."""
+    statuses = {e.status for e in entries}
+    if "blocked" in statuses:
+        return "blocked"
+    if "skipped" in statuses or "unknown" in statuses:
+        return "skipped"
+    if statuses and statuses <= {"not applicable"}:
+        return "not applicable"
+    return "not covered"
 
 
 def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, tagged: set[str],
@@ -204,31 +250,58 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
     not_judged = list(not_judged or [])
     mandatory = policy.mandatory_ids(requirements, tagged)
     findings: list[Finding] = []
+    incomplete: list[str] = []
+    incomplete_groups: set[str] = set()
+    accepted_na: list[str] = []
+    blocked: list[str] = []
+    if tuple(selected_s1sps) != S1SPS:
+        incomplete.append(f"only {', '.join(selected_s1sps)} selected: the other S1SPs were not run")
+
+    def uncovered(rid, req, entries, s1sp, where, cells):
+        kind = _classify(entries)
+        group = s1sp or group_of(req, None)
+        if kind == "blocked":
+            blocked.append(f"{rid} {where}")
+        elif kind == "skipped":
+            incomplete.append(f"{rid} {where}: applicable scenarios were skipped")
+            incomplete_groups.add("S1SP (all)" if group == "S1SP (all)" else group)
+        elif kind == "not applicable":
+            reasons = sorted({(e.scenario.message.splitlines() or [''])[0] for e in entries})
+            line = f"{rid} {where}: not applicable - {'; '.join(reasons)[:300]}"
+            if policy.not_applicable == "accepted":
+                accepted_na.append(line)
+            else:
+                findings.append(Finding(rid, s1sp, group, "not applicable",
+                                        f"{rid} is only not applicable {where} (policy {policy.name} needs it run)",
+                                        cells, cause="; ".join(reasons)[:300]))
+        else:
+            findings.append(Finding(rid, s1sp, group, "not covered", f"{rid} is not covered {where}", cells))
+
     for rid in mandatory:
         req = requirements[rid]
         row = matrix.rows[rid]
         for cell in row.cells.values():
-            if cell.status == "failed":
+            for e in cell.entries:
+                if e.status != "failed":
+                    continue
                 s1sp = cell.column.s1sp
-                causes = sorted({e.note for e in cell.entries if e.status == "failed" and e.note})
-                findings.append(Finding(rid, s1sp, group_of(req, s1sp), "failed",
-                                        f"{rid} failed for {cell.column.label}", [cell.id], cause="; ".join(causes)))
+                group = e.component or group_of(req, s1sp)
+                findings.append(Finding(rid, s1sp, group, "failed",
+                                        f"{rid} failed on {group}" + (f" ({cell.column.label})" if s1sp else ""),
+                                        [cell.id], cause=e.note))
+        entries = [e for c in row.cells.values() for e in c.entries]
         if not row.executed:
-            skipped = any(c.entries for c in row.cells.values())
-            kind = "only skipped" if skipped else "not covered"
-            findings.append(Finding(rid, None, group_of(req, None), kind, f"{rid} is {kind}: no scenario ran to a verdict",
-                                    [c.id for c in row.cells.values() if c.entries]))
-        elif req.actor == "S1SP":
+            uncovered(rid, req, entries, None, "(no scenario ran to a verdict)",
+                      [c.id for c in row.cells.values() if c.entries])
+        elif "S1SP" in req.components and any(c.entries for c in row.cells.values() if c.column.s1sp):
             for s1sp in selected_s1sps:
                 for cell in (c for c in row.cells.values() if c.column.s1sp == s1sp):
                     if not cell.executed:
-                        kind = "only skipped" if cell.entries else "not covered"
-                        findings.append(Finding(rid, s1sp, s1sp, kind, f"{rid} is {kind} for {cell.column.label}",
-                                                [cell.id]))
-    # Merge per-cell findings of the same requirement, S1SP and kind into one line each.
+                        uncovered(rid, req, cell.entries, s1sp, f"for {cell.column.label}", [cell.id])
+    # Merge per-cell findings of the same requirement, component and kind into one line each.
     merged: dict[tuple, Finding] = {}
     for f in findings:
-        key = (f.requirement, f.s1sp, f.kind)
+        key = (f.requirement, f.group, f.kind)
         if key in merged:
             merged[key].cells.extend(f.cells)
             if f.cause and f.cause not in merged[key].cause:
@@ -237,8 +310,8 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
             merged[key] = f
     findings = list(merged.values())
     for f in findings:
-        if f.kind == "failed" and f.s1sp and len(f.cells) > 1:
-            f.text = f"{f.requirement} failed for {f.s1sp} ({len(f.cells)} cells)"
+        if f.kind == "failed" and len(f.cells) > 1:
+            f.text = f"{f.requirement} failed on {f.group} ({len(f.cells)} cells)"
 
     used: dict[Waiver, list[Finding]] = {}
     expired: dict[Waiver, list[Finding]] = {w: [] for w in policy.waivers if w.expired(today)}
@@ -253,23 +326,53 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
     unused = [w for w in policy.waivers if w not in used and w not in expired]
 
     groups: dict[str, dict] = {}
-    names = ["DSP"] + [s for s in S1SPS] + (["Data fix"] if any(requirements[r].actor == "data fix" for r in mandatory) else [])
-    for name in names:
+    smets2_seen = any(e.scenario.s1sp is None and "SMETS2" in e.scenario.name
+                      for row in matrix.rows.values() for c in row.cells.values() for e in c.entries)
+    for name in COMPONENT_GROUPS:
+        if name == "SMETS2 device" and not smets2_seen and not any(f.group == name for f in findings):
+            continue
         mine = [f for f in findings if f.group == name or (f.group == "S1SP (all)" and name in S1SPS)]
         open_ = [f for f in mine if f.waived_by is None]
         broken = _broken_in_group(matrix, requirements, name)
+        executed = _executed_in_group(matrix, requirements, name)
         if name in S1SPS and name not in selected_s1sps:
             verdict = "NOT RUN"
-        elif any(f.kind == "failed" for f in open_):
+        elif open_:
             verdict = "NOT CONFORMANT"          # a definite non-conformance, even in a run not judged
-        elif broken or not_judged:
-            verdict = "NOT JUDGED"              # not covered in a run that a fault cut short proves nothing
+        elif broken:
+            verdict = "NOT JUDGED"
+        elif not executed:
+            verdict = "NOT TESTED"              # no evidence about it on this target: never conformant
+        elif not_judged:
+            verdict = "NOT JUDGED"
+        elif name in incomplete_groups or (name in S1SPS and "S1SP (all)" in incomplete_groups):
+            verdict = "INCOMPLETE"
+        elif blocked:
+            verdict = "CONFORMANT AS FAR AS REACHED"
         else:
-            verdict = "NOT CONFORMANT" if open_ else "CONFORMANT"
+            verdict = "CONFORMANT"
         groups[name] = {"verdict": verdict, "findings": mine, "broken": broken,
                         "causes": sorted({f.cause for f in open_ if f.cause})}
     return GateResult(policy, today, mandatory, findings, not_judged, groups,
-                      list(used.items()), list(expired.items()), unused)
+                      list(used.items()), list(expired.items()), unused, incomplete, accepted_na, blocked)
+
+
+def _executed_in_group(matrix, requirements, name: str) -> bool:
+    """Whether some scenario ran to a verdict on this component's part."""
+    for rid, row in matrix.rows.items():
+        req = requirements[rid]
+        for cell in row.cells.values():
+            for e in cell.entries:
+                if e.status not in ("passed", "failed", "broken"):
+                    continue
+                if e.component == name:
+                    return True
+                comps = req.components or ("DSP",)
+                if name in S1SPS and "S1SP" in comps and cell.column.s1sp == name:
+                    return True
+                if name in comps and name not in S1SPS:
+                    return True
+    return False
 
 
 def _broken_in_group(matrix, requirements, name: str) -> list[str]:

@@ -4,6 +4,7 @@ I0 = "I0"      # success: the final outcome
 I99 = "I99"    # acknowledgement: accepted by the DSP and sent on
 E1 = "E1"      # invalid User / User Role, or signature does not verify
 E2 = "E2"      # User Role not permitted to send this SRV
+E3 = "E3"      # the request cannot be transformed: no GBCS use case (e.g. a Supplier replacing the NetworkOperator slot)
 E4 = "E4"      # Registration Data check failed
 E5 = "E5"      # Device SMI status incompatible
 E11 = "E11"    # request not compatible with the device type

@@ -216,9 +216,31 @@ def dsp_registration_data(ctx: Context) -> Rejection | None:
     return None
 
 
+ROLE_FAMILY = {"IS": "Supplier", "GS": "Supplier", "ES": "Supplier", "ED": "NetworkOperator", "GT": "NetworkOperator"}
+
+
+@check("dsp.remote_party_role")
+def dsp_remote_party_role(ctx: Context) -> Rejection | None:
+    """MP107-R1.12: a 6.15.1 may replace only the sender's own role family's slot. GBCS has CS02b
+    for supplierBySupplier and networkOperatorByNetworkOperator (among others), none for a
+    Supplier replacing the NetworkOperator slot, so the DSP cannot transform such a request: E3.
+    Runs after the Registration Data check, so an unregistered Supplier still gets E4 (R1.7)."""
+    if ctx.srv != "6.15.1":
+        return None
+    target = ctx.body.remote_party_role
+    role = ctx.acting_role or next(iter(sorted(ctx.sender.roles)), None)
+    family = ROLE_FAMILY.get(role)
+    if family != target:
+        return Rejection(codes.E3, "dsp.remote_party_role",
+                         f"a {role or 'sender without a role'} cannot replace the {target} slot: GBCS has no CS02b "
+                         f"use case {target[0].lower() + target[1:]}By{family or 'Nobody'}")
+    return None
+
+
 DSP_CHECKS = (
     "dsp.known_user", "dsp.signature", "dsp.role_access", "dsp.command_variant",
     "dsp.device_exists", "dsp.device_status", "dsp.device_type", "dsp.registration_data",
+    "dsp.remote_party_role",
 )
 
 

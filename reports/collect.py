@@ -46,7 +46,14 @@ class RunReport:
     def verdict_line(self) -> str:
         line = f"SECMP0107 verdict: {self.verdict} (exit {self.exit_code})"
         groups = ", ".join(f"{name} {g['verdict'].lower()}" for name, g in self.gate.groups.items())
-        return f"{line} - {groups}" if groups else line
+        line = f"{line} - {groups}" if groups else line
+        if self.gate.incomplete and self.verdict != "INCOMPLETE":
+            line += " - incomplete"
+        return line
+
+    @property
+    def device_pool(self) -> dict:
+        return self.info.get("device_pool") or {}
 
     def as_json(self) -> dict:
         g = self.gate
@@ -55,9 +62,13 @@ class RunReport:
             "policy_source": g.policy.source, "today": g.today.isoformat(), "not_judged": g.not_judged,
             "groups": {name: {"verdict": v["verdict"], "causes": v["causes"],
                               "findings": [f.text for f in v["findings"]]} for name, v in g.groups.items()},
-            "findings": [{"requirement": f.requirement, "s1sp": f.s1sp, "kind": f.kind, "text": f.text,
+            "findings": [{"requirement": f.requirement, "s1sp": f.s1sp, "component": f.group, "kind": f.kind, "text": f.text,
                           "cause": f.cause, "waived_by": f.waived_by.describe() if f.waived_by else None}
                          for f in g.findings],
+            "incomplete": g.incomplete, "not_applicable": g.not_applicable, "blocked": g.blocked,
+            "statement": self.info.get("statement"), "device_pool": self.device_pool,
+            "findings_by_component": {name: [f"{f.requirement} {f.kind}" for f in v["findings"] if f.waived_by is None]
+                                      for name, v in g.groups.items()},
             "waivers_used": [w.describe() for w, _ in g.waivers_used],
             "waivers_expired_ignored": [w.describe() for w, _ in g.waivers_expired],
             "counts": self.counts,
@@ -112,7 +123,8 @@ def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code:
     except ResultsError as exc:
         not_judged.append(str(exc))
 
-    counts = {s: sum(1 for sc in scenarios if sc.status == s) for s in ("passed", "failed", "broken", "skipped", "unknown")}
+    counts = {s: sum(1 for sc in scenarios if sc.status == s)
+              for s in ("passed", "failed", "broken", "skipped", "not applicable", "unknown")}
     counts["total"] = len(scenarios)
 
     if info.get("error"):

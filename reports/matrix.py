@@ -3,9 +3,11 @@
 Rules (they are what the report promises a test manager):
 - a cell is **not covered** when no scenario traced to that requirement ran in that column;
 - a skipped scenario never counts as passed: a cell whose scenarios were all skipped is **skipped**;
-- a failed scenario fails every requirement it is tagged with, except where a *known cause* says
-  which requirements its failure belongs to (see `known_cause`): then the scenario's other
-  requirements, of another actor, are credited with the part that held, and the cell says so.
+- a scenario the target's conformance statement rules out is **not applicable**, apart from skipped;
+- a failed scenario fails only the requirements its failing step breaks, on the component that
+  broke them (the step names both); the scenario's other requirements were **not reached** in it
+  (`blocked`), which is neither a pass nor a finding of their own;
+- a *known cause* (`known_cause`) names why a failure happened, where the signature says so.
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ ANY = "any"
 
 # Cell status, worst first; the words the report shows. "n/a": the requirement is traced only in the
 # other kind of column (per-S1SP vs not S1SP-specific); "not run": an S1SP this run did not select.
-CELL_ORDER = ("failed", "broken", "passed", "skipped", "not covered")
+CELL_ORDER = ("failed", "broken", "passed", "skipped", "blocked", "not applicable", "not covered")
+BLOCKED = "blocked"
 NOT_APPLICABLE, NOT_RUN = "n/a", "not run"
 
 COORDINATION_REQUIREMENTS = ("MP107-R1.2", "MP107-R1.4", "MP107-R1.5", "MP107-R1.6")
@@ -80,6 +83,8 @@ class Entry:
     scenario: ScenarioResult
     status: str
     note: str = ""
+    component: str | None = None
+    """failed: the component whose answer broke the requirement"""
 
 
 @dataclass
@@ -94,7 +99,7 @@ class Cell:
         if not self.entries:
             return self.empty_status
         statuses = {e.status for e in self.entries}
-        for s in ("failed", "broken", "passed", "skipped"):
+        for s in ("failed", "broken", "passed", "skipped", BLOCKED, "not applicable"):
             if s in statuses:
                 return s
         return "not covered" if not self.entries or statuses <= {"unknown"} else "broken"
@@ -180,22 +185,23 @@ def build(scenarios: list[ScenarioResult], requirements: dict[str, Requirement],
             causes[sc.uuid] = cause
         if not sc.requirements:
             untraced.append(sc)
-        for rid in sc.requirements:
+        attributed = sc.status == "failed" and bool(sc.violated)
+        for rid in dict.fromkeys([*sc.requirements, *(sc.violated if attributed else [])]):
             if rid not in rows:
                 unknown.setdefault(rid, []).append(sc)
                 continue
-            status, note = sc.status, ""
-            if cause:
-                if rid in cause.implicated:
-                    note = cause.title
-                elif requirements[rid].actor != cause.actor:
-                    status = "passed"
-                    note = (f"the scenario failed on {cause.s1sp}'s part ({cause.title}); "
-                            f"this {requirements[rid].actor} requirement's part held")
+            status, note, component = sc.status, "", None
+            if attributed:
+                if rid in sc.violated:
+                    component = sc.component
+                    note = cause.title if cause else ""
                 else:
-                    note = cause.title
+                    status = BLOCKED
+                    note = f"not reached: the scenario failed earlier, on {sc.component}'s part"
+            elif cause:
+                note = cause.title
             for col in columns_of(sc):
-                rows[rid].cells[col.key].entries.append(Entry(sc, status, note))
+                rows[rid].cells[col.key].entries.append(Entry(sc, status, note, component))
     for row in rows.values():
         per_s1sp = any(c.entries for c in row.cells.values() if c.column.s1sp)
         general = bool(row.cells[ANY].entries)

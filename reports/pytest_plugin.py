@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from mp107 import verdicts
+
 RUN_INFO = "run-info.json"
 PROGRESS = "progress.jsonl"
 
@@ -126,11 +128,22 @@ def _mp107_run_info(request):
             info[key] = _jsonable(getattr(target, call)())
         except Exception as exc:       # a target that cannot describe itself is still recorded
             info[key] = {"error": f"{type(exc).__name__}: {exc}"}
+    recorded = {}
+    for key, fixture, call in (("statement", "statement", "as_json"), ("device_pool", "device_pool", "report")):
+        try:
+            value = request.getfixturevalue(fixture)
+        except Exception:              # a suite without it, or one that could not be made
+            continue
+        if value is not None and hasattr(value, call):
+            recorded[key] = getattr(value, call)
     yield
     try:
         info["state_end"] = _jsonable(target.state())
+        info["target"] = _jsonable(target.describe())      # what it learnt on the way (e.g. polling)
     except Exception as exc:
         info["state_end"] = {"error": f"{type(exc).__name__}: {exc}"}
+    for key, call in recorded.items():
+        info[key] = _jsonable(call())
 
 
 def pytest_collection_finish(session):
@@ -150,13 +163,13 @@ def pytest_runtest_makereport(item, call):
     if outcomes is None:
         return report
     if report.skipped and report.when in ("setup", "call"):
-        status = "skipped"
+        status = "n/a" if verdicts.is_not_applicable(str(getattr(report, "longrepr", ""))) else "skipped"
     elif report.failed:
         assertion = call.excinfo is not None and call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))
         status = "failed" if report.when == "call" and assertion else "broken"
     else:
         status = "passed"
-    rank = {"passed": 0, "skipped": 1, "failed": 2, "broken": 3}
+    rank = {"passed": 0, "n/a": 1, "skipped": 1, "failed": 2, "broken": 3}
     prior = outcomes.get(item.nodeid, "passed")
     outcomes[item.nodeid] = status if rank[status] >= rank[prior] else prior
     return report

@@ -14,9 +14,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mp107 import catalogue
+from mp107 import catalogue, verdicts
 
-STATUSES = ("passed", "failed", "broken", "skipped", "unknown")
+NOT_APPLICABLE = "not applicable"
+STATUSES = ("passed", "failed", "broken", "skipped", NOT_APPLICABLE, "unknown")
 S1SP_NAME = re.compile(r"S1SP\d+")
 FUELS = ("electricity", "gas")
 MAX_ATTACHMENT_CHARS = 200_000
@@ -80,6 +81,11 @@ class ScenarioResult:
     stop: int | None
     file: str
     anchor: str = ""
+    component: str | None = None
+    """a failed scenario: the component whose answer broke the rule (the failing step says)"""
+    violated: list[str] = field(default_factory=list)
+    """a failed scenario: the requirements that step breaks"""
+    failed_step: str = ""
 
     @property
     def duration_s(self) -> float | None:
@@ -141,13 +147,19 @@ def parse_result(path: Path) -> ScenarioResult:
     status = raw.get("status") or "unknown"
     if status not in STATUSES:
         status = "unknown"
+    if status == "skipped" and verdicts.is_not_applicable(details.get("message")):
+        status = NOT_APPLICABLE
     feature = next(iter(_label(labels, "feature")), "") or (raw.get("fullName", "").split(":", 1)[0])
     return ScenarioResult(
         uuid=raw.get("uuid", path.stem), name=raw.get("name", ""), full_name=raw.get("fullName", ""),
         feature=feature, status=status, message=details.get("message") or "", trace=details.get("trace") or "",
         requirements=reqs, s1sp=s1sp, fuel=fuel if fuel in FUELS else None, parameters=params,
         steps=_steps(raw.get("steps"), path.parent), attachments=_attachments(raw.get("attachments"), path.parent),
-        start=raw.get("start"), stop=raw.get("stop"), file=path.name)
+        start=raw.get("start"), stop=raw.get("stop"), file=path.name,
+        component=next(iter(_label(labels, verdicts.COMPONENT_LABEL)), None),
+        violated=list(dict.fromkeys(rid for value in _label(labels, verdicts.VIOLATED_LABEL)
+                                    for rid in value.removeprefix("violated:").split())),
+        failed_step=next(iter(_label(labels, verdicts.STEP_LABEL)), ""))
 
 
 def load_allure(folder: Path) -> list[ScenarioResult]:

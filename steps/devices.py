@@ -1,34 +1,24 @@
-"""Devices, their Registration Data and anchor slots: provisioned fresh for each scenario."""
+"""Devices, their Registration Data and anchor slots: provisioned fresh for each scenario, or, on a
+target the harness cannot provision, the profile device the preflight reserved (steps/preflight.py)."""
 from __future__ import annotations
 
-import pytest
 from pytest_bdd import given, parsers
 
 from adapters.target import Capability
-from adapters.world import SMETS1_DEVICE_TYPE, new_device
+from adapters.world import new_device
 
 from .vocabulary import FUEL, S1SP
 
 
 def _provision(state, *, fuel, smets, s1sp=None, device_type=None, status="Commissioned"):
-    if Capability.PROVISION not in state.target.capabilities and state.device_pool is not None:
-        return _from_pool(state, fuel=fuel, smets=smets, s1sp=s1sp, device_type=device_type, status=status)
+    if state.reserved is not None:
+        state.device = state.reserved
+        return state.device
     state.need(Capability.PROVISION, "provision a fresh device with its Registration Data and anchor slots")
     cohort = state.target.cohort_of(s1sp) if s1sp else None
     state.device = new_device(state.cast, fuel=fuel, smets=smets, s1sp=s1sp, cohort=cohort,
                               device_type=device_type, status=status)
     state.target.provision(state.device.fixture)
-    return state.device
-
-
-def _from_pool(state, *, fuel, smets, s1sp, device_type, status):
-    """A target without provisioning: one of the devices its profile lists, unused in this run."""
-    wanted = dict(fuel=fuel, smets=smets, s1sp=s1sp, status=status,
-                  device_type=device_type or SMETS1_DEVICE_TYPE[fuel])
-    state.device = state.device_pool.take(state.cast, **wanted)
-    if state.device is None:
-        pytest.skip(f"target {state.target.name} cannot be provisioned and its profile lists no "
-                    f"{state.device_pool.wanted(state.cast, **wanted)} (each serves one scenario per run)")
     return state.device
 
 

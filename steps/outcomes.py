@@ -1,8 +1,13 @@
-"""What came back: acknowledgement codes, final outcomes, and what a slot holds (read with 6.24.1)."""
+"""What came back: acknowledgement codes, final outcomes, and what a slot holds (read with 6.24.1).
+
+Each Then step judges one component: the acknowledgement is the DSP's answer; the final outcome
+and the slot read back are the device's S1SP's (or the SMETS2 device's). A failure names that
+component and the requirements it breaks (ScenarioState.violation)."""
 from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
+from mp107.verdicts import DSP
 from smki import inspect as cert_inspect
 
 from .scenario_state import explain
@@ -10,56 +15,73 @@ from .service_requests import send_retrieve
 from .vocabulary import CODE, OTHER, PARTY, ROLE
 
 
-@then(parsers.re(rf"the DSP acknowledges it with I99"))
+def acknowledged(state, exchange, expectation: str) -> None:
+    """The DSP accepted it (I99): else the DSP broke the rule."""
+    state.judge(exchange.ack is not None and exchange.ack.code == "I99", DSP, explain(exchange, expectation))
+
+
+@then("the DSP acknowledges it with I99")
 def dsp_acknowledges(state):
-    assert state.last.ack.code == "I99", explain(state.last, "acknowledgement I99 from the DSP")
+    acknowledged(state, state.last, "acknowledgement I99 from the DSP")
 
 
 @then(parsers.re(rf"the DSP rejects it with {CODE}"))
 def dsp_rejects(state, code):
-    assert state.last.ack.code == code, explain(state.last, f"the DSP rejects it with {code}")
-    assert state.last.outcome is None, explain(state.last, f"no final outcome after a DSP rejection {code}")
+    exchange = state.last
+    state.judge(exchange.ack.code == code, DSP, explain(exchange, f"the DSP rejects it with {code}"))
+    state.judge(exchange.outcome is None, DSP, explain(exchange, f"no final outcome after a DSP rejection {code}"))
 
 
 @then(parsers.re(rf"the final outcome is {CODE}"))
 def final_outcome(state, code):
-    assert state.last.outcome is not None, explain(state.last, f"I99 then final outcome {code}")
-    assert state.last.outcome.code == code, explain(state.last, f"final outcome {code}")
+    exchange = state.last
+    acknowledged(state, exchange, f"I99 then final outcome {code}")
+    state.judge(exchange.outcome is not None and exchange.outcome.code == code, state.device_component,
+                explain(exchange, f"final outcome {code}"))
 
 
 @then("the final outcome is not I0")
 def final_outcome_not_success(state):
-    assert state.last.outcome is not None, explain(state.last, "I99 then a final outcome other than I0")
-    assert state.last.outcome.code != "I0", explain(state.last, "a final outcome other than I0")
-
-
-@then("it does not end in I0")
-def does_not_succeed(state):
-    """Refused by the DSP, or acknowledged and then refused: either way, not I0."""
     exchange = state.last
-    assert exchange.ack.code != "I99" or (exchange.outcome is not None and exchange.outcome.code != "I0"), \
-        explain(exchange, "a refusal: an E code from the DSP, or I99 then a final outcome other than I0")
+    acknowledged(state, exchange, "I99 then a final outcome other than I0")
+    state.judge(exchange.outcome is not None and exchange.outcome.code != "I0", state.device_component,
+                explain(exchange, "a final outcome other than I0"))
 
 
 @then(parsers.re(rf"the S1SP rejects it with {CODE}"))
 def s1sp_rejects(state, code):
     exchange = state.last
-    assert exchange.outcome is not None, explain(exchange, f"I99 then the S1SP alert {code}")
-    alert = exchange.outcome.response.s1sp_alert
-    assert alert is not None, explain(exchange, f"an S1SP alert {code} (DCCAlertMessage/S1SPAlert), not a plain Response")
-    assert alert.code == code, explain(exchange, f"S1SPAlertCode {code}")
+    acknowledged(state, exchange, f"I99 then the S1SP alert {code}")
+    component = state.device_component
+    alert = exchange.outcome.response.s1sp_alert if exchange.outcome is not None else None
+    state.judge(alert is not None, component,
+                explain(exchange, f"an S1SP alert {code} (DCCAlertMessage/S1SPAlert), not a plain Response"))
+    state.judge(alert.code == code, component, explain(exchange, f"S1SPAlertCode {code}"))
+
+
+def slot_holds(state, exchange, role: str, expected: dict[str, tuple[str, str]]) -> tuple[bool, str]:
+    """Whether a 6.24.1 answer shows `expected` ({usage: (entity id, sha1)}) in `role`'s slot, and
+    what it shows, in words."""
+    seen = {d.usage: (str(d.remote_party_id), d.certificate_hash.lower())
+            for d in exchange.outcome.response.credentials if d.role == role}
+    shown = {u: f"{e} sha1 {h}" for u, (e, h) in seen.items()} or "nothing"
+    return seen == expected, f"6.24.1 shows {shown}"
+
+
+def expected_pair(party) -> dict[str, tuple[str, str]]:
+    return {usage: (party.user_id, cert_inspect.sha1_hex(der))
+            for usage, der in zip(("DigitalSigning", "KeyAgreement"), party.certificate_pair())}
 
 
 @then(parsers.re(rf"SRV 6\.24\.1 from {PARTY} shows {OTHER}'s certificates in the {ROLE} slot"))
 def slot_shows(state, party, other, role):
     exchange = send_retrieve(state, party, role)
-    assert exchange.ack.code == "I99" and exchange.outcome is not None and exchange.outcome.code == "I0", \
-        explain(exchange, "I99 then I0 for the 6.24.1 read-back")
-    expected = {usage: (state.party(other).user_id, cert_inspect.sha1_hex(der))
-                for usage, der in zip(("DigitalSigning", "KeyAgreement"), state.party(other).certificate_pair())}
-    seen = {d.usage: (str(d.remote_party_id), d.certificate_hash.lower())
-            for d in exchange.outcome.response.credentials if d.role == role}
-    assert seen == expected, explain(
+    acknowledged(state, exchange, "I99 then I0 for the 6.24.1 read-back")
+    component = state.device_component
+    state.judge(exchange.outcome is not None and exchange.outcome.code == "I0", component,
+                explain(exchange, "I99 then I0 for the 6.24.1 read-back"))
+    expected = expected_pair(state.party(other))
+    ok, shown = slot_holds(state, exchange, role, expected)
+    state.judge(ok, component, explain(
         exchange, f"the {role} slot to hold the {other}'s certificates "
-                  f"{ {u: f'{e} sha1 {h}' for u, (e, h) in expected.items()} }; 6.24.1 shows "
-                  f"{ {u: f'{e} sha1 {h}' for u, (e, h) in seen.items()} or 'nothing'}")
+                  f"{ {u: f'{e} sha1 {h}' for u, (e, h) in expected.items()} }; {shown}"))

@@ -8,8 +8,10 @@ import allure
 import pytest
 
 from adapters.client import Client, Exchange
+from adapters.statement import Statement
 from adapters.target import Capability, TargetFault
 from adapters.world import Cast, DeviceSetup
+from mp107 import catalogue, verdicts
 
 
 @dataclass(repr=False)
@@ -21,6 +23,20 @@ class ScenarioState:
     restore: list[Callable[[], None]] = field(default_factory=list)
     device_pool: object = None
     """adapters.profile.DevicePool: the profile's devices, for a target the harness cannot provision"""
+    statement: Statement | None = None
+    """the target's conformance statement: what scenarios may rely on (adapters/statement.py)"""
+    tags: tuple[str, ...] = ()
+    """the scenario's requirement IDs"""
+    claimed: set[str] = field(default_factory=set)
+    """requirements proven by the scenario's set-up steps, not by its Then steps (e.g. R3.3 by a 6.21)"""
+    reserved: object = None
+    """the pool device the preflight reserved for this scenario (adapters.profile.DeviceSetup)"""
+    profile_devices: dict = field(default_factory=dict)
+    """the profile's devices by ID (adapters.profile.ProfileDevice), for the statement's data-fix lists"""
+    planned_fuel: str | None = None
+    """the fuel of the scenario's device, known to the preflight before the device is set"""
+    changed_slots: bool = False
+    """a request of this scenario may have changed a slot (the postamble then restores a pool device)"""
     # Requirement 2 (data fix) scenarios
     pit_spec: tuple | None = None
     pit_db: object = None
@@ -41,7 +57,7 @@ class ScenarioState:
         return self.device.fuel
 
     def party(self, label: str):
-        fuel = self.device.fuel if self.device else None
+        fuel = self.device.fuel if self.device else self.planned_fuel
         party = self.cast.party(label, fuel)
         if not party.supplied:
             self.need(Capability.PROVISION, f"load the generated {party} (the profile names no user for it)")
@@ -51,11 +67,54 @@ class ScenarioState:
         if capability not in self.target.capabilities:
             pytest.skip(f"target {self.target.name} lacks the '{capability.value}' capability needed to {why}")
 
+    def can(self, capability: Capability) -> bool:
+        return capability in self.target.capabilities
+
+    @property
+    def device_component(self) -> str:
+        """Who answers for a request to this scenario's device beyond the DSP: its S1SP, or the SMETS2
+        device; in a data-fix scenario, what the slots hold is the data fix's doing."""
+        if self.tags and all(t.startswith("MP107-R2.") for t in self.tags):
+            return verdicts.DATA_FIX
+        device = self.device.device if self.device else None
+        if device is None or device.smets == 2:
+            return verdicts.SMETS2_DEVICE
+        return device.s1sp
+
+    def violation(self, component: str, message: str, requirements: tuple[str, ...] | None = None) -> "Violation":
+        """The failure of one step, on the component whose answer broke the rule and the requirements
+        it breaks: `requirements` where the step knows them, else the scenario's requirements that
+        judge that component (minus those its set-up steps prove)."""
+        if not requirements:
+            kind = "S1SP" if component in verdicts.S1SPS else component
+            fitting = [r for r in self.tags if catalogue.judges(r, kind)]
+            requirements = tuple(r for r in fitting if r not in self.claimed) or tuple(fitting) or self.tags
+        step = getattr(self, "current_step", "")
+        allure.dynamic.label(verdicts.COMPONENT_LABEL, component)
+        # one label, the IDs space-separated: allure-pytest drops a label whose value repeats another's
+        allure.dynamic.label(verdicts.VIOLATED_LABEL, "violated: " + " ".join(requirements))
+        if step:
+            allure.dynamic.label(verdicts.STEP_LABEL, step)
+        head = f"[{component} broke {', '.join(requirements)}" + (f" at '{step}'" if step else "") + "]"
+        return Violation(f"{head}\n{message}", component=component, requirements=tuple(requirements), step=step)
+
+    def judge(self, ok: bool, component: str, message: str, requirements: tuple[str, ...] | None = None) -> None:
+        if not ok:
+            raise self.violation(component, message, requirements)
+
     def record(self, exchange: Exchange) -> Exchange:
         """Keep the exchange as the last one and attach it to the Allure step."""
         self.last = exchange
         attach(exchange)
         return exchange
+
+
+class Violation(AssertionError):
+    """A step's finding: which component broke which requirements, at which step."""
+
+    def __init__(self, message: str, *, component: str, requirements: tuple[str, ...], step: str) -> None:
+        super().__init__(message)
+        self.component, self.requirements, self.step = component, requirements, step
 
 
 def attach(exchange: Exchange) -> None:
@@ -73,10 +132,14 @@ def explain(exchange: Exchange | None, expectation: str) -> str:
         return f"expected {expectation}, but no Service Request was sent in this scenario"
     lines = [f"{exchange.description} from {exchange.sender}, RequestID {exchange.request_id}",
              f"  expected: {expectation}"]
-    if exchange.ack is None:
+    if exchange.fault is not None:
+        lines.append(f"  the target broke instead of answering: {exchange.fault}")
+    elif exchange.ack is None:
         lines.append("  acknowledgement: none")
     else:
-        ack = f"  acknowledgement: {exchange.ack.code} (HTTP {exchange.ack.http_status})"
+        ack = (f"  acknowledgement: {exchange.ack.code} (HTTP {exchange.ack.http_status})"
+               if exchange.ack.response is not None else
+               f"  acknowledgement: HTTP {exchange.ack.http_status} with no DUIS Response")
         if exchange.ack.reason:
             ack += f" - {exchange.ack.reason}"
         lines.append(ack)
@@ -94,4 +157,4 @@ def explain(exchange: Exchange | None, expectation: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["ScenarioState", "explain", "attach", "TargetFault"]
+__all__ = ["ScenarioState", "Violation", "explain", "attach", "TargetFault"]

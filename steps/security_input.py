@@ -10,6 +10,8 @@ from adapters.world import new_device_id
 from duis import codec, signing
 from smki import TestSMKI
 
+from mp107.verdicts import DSP
+
 from .scenario_state import explain
 from .service_requests import send
 from .vocabulary import OTHER, PARTY, ROLE
@@ -45,14 +47,22 @@ def sends_altered(state, party, other, role):
 def sends_malformed(state, party, malformation):
     request, xml = _signed_update(state, party, "registered network operator", "NetworkOperator")
     state.record(state.client.send_raw(str(request.request_id.originator), str(request.request_id),
-                                       hostile.MALFORMATIONS[malformation](xml), description=malformation))
+                                       hostile.MALFORMATIONS[malformation](xml), description=malformation,
+                                       hostile=True))
 
 
 @then("the DSP refuses it as malformed input")
 def refused_as_malformed(state):
-    ack = state.last.ack
-    assert ack.http_status == 400 and ack.code.startswith("E"), \
-        explain(state.last, "HTTP 400 with a DUIS Response carrying an E code")
+    """SPEC §5 and MP107-R4.2: an HTTP 4xx (400 with a signed DUIS Response carrying an E code, or any
+    4xx - 413 for an oversized body - with no body); a 5xx, a dropped connection or a timeout is a
+    failure of R4.2, not a fault of the harness."""
+    exchange, expected = state.last, "a refusal: HTTP 4xx, with no body or a signed DUIS Response carrying an E code"
+    rule = ("MP107-R4.2",)
+    state.judge(exchange.fault is None, DSP, explain(exchange, expected), rule)
+    ack = exchange.ack
+    state.judge(400 <= ack.http_status < 500, DSP, explain(exchange, expected), rule)
+    state.judge(ack.body_problem is None, DSP, explain(exchange, f"{expected}; but {ack.body_problem}"), rule)
+    state.judge(ack.response is None or ack.code.startswith("E"), DSP, explain(exchange, expected), rule)
 
 
 @when(parsers.re(rf"{PARTY} sends SRV 6\.24\.1 for the {ROLE} slot of a device that does not exist"))

@@ -23,6 +23,7 @@ MUTATIONS = {
     "s1sp.ownership": ("MP107-R1.3 or MP107-R1.6", None),
     "dsp.registration_data": ("MP107-R1.7 or MP107-R1.11 or MP107-R3.2", "not registered_Supplier_still"),
     "dsp.role_access": ("MP107-R1.8", None),
+    "dsp.remote_party_role": ("MP107-R1.12", None),
     "dsp.signature": ("MP107-R4.1", None),
     "dsp.known_user": ("MP107-R4.1", "does_not_know"),
     "dsp.command_variant": ("MP107-R4.2", "Command_Variant"),

@@ -23,7 +23,7 @@ REQUEST_XML = b'<?xml version="1.0"?><sr:Request xmlns:sr="urn:x"><sr:Header><sr
 
 
 def write_result(folder: Path, name, status, stories, s1sp=None, fuel=None, message="", step_status=None,
-                 attach: bytes | None = REQUEST_XML, feature="F"):
+                 attach: bytes | None = REQUEST_XML, feature="F", component=None, violated=()):
     folder.mkdir(parents=True, exist_ok=True)
     uid = str(uuid.uuid4())
     steps = [{"name": "Given a commissioned SMETS1 device", "status": "passed"},
@@ -36,6 +36,9 @@ def write_result(folder: Path, name, status, stories, s1sp=None, fuel=None, mess
         steps[1]["attachments"].append({"name": "request: SRV 6.15.1 [A:B:1]", "source": src, "type": "application/xml"})
     labels = [{"name": "epic", "value": "SECMP0107"}, {"name": "feature", "value": feature}]
     labels += [{"name": "story", "value": s} for s in stories]
+    if component:          # as ScenarioState.violation labels a failed step (mp107/verdicts.py)
+        labels.append({"name": "mp107_component", "value": component})
+        labels.append({"name": "mp107_violated", "value": "violated: " + " ".join(violated)})
     params = []
     for key, value in (("s1sp", s1sp), ("fuel", fuel)):
         if value:
@@ -73,7 +76,8 @@ def s1sp2_run(tmp_path):
             failing = s1sp == "S1SP2"
             write_result(results, f"FIA SIT script on a {fuel} device of {s1sp}", "failed" if failing else "passed",
                          ["MP107-R1.4", "MP107-R1.1", "MP107-R1.2", "MP107-R1.9", "MP107-R3.3"], s1sp, fuel,
-                         message=SIGNATURE if failing else "")
+                         message=SIGNATURE if failing else "", component="S1SP2" if failing else None,
+                         violated=("MP107-R1.4", "MP107-R1.2", "MP107-R1.9") if failing else ())
             n += 1
     write_result(results, "a <b>hostile</b> & odd scenario name", "passed", ["MP107-R1.8"])
     n += 1
@@ -122,9 +126,10 @@ def test_the_coordination_signature_is_named_r1_10_and_counts_only_against_the_s
         assert {k: c.status for k, c in m.rows[rid].cells.items()} == {
             "S1SP1-electricity": "passed", "S1SP1-gas": "passed", "S1SP2-electricity": "failed",
             "S1SP2-gas": "failed", "S1SP3-electricity": "passed", "S1SP3-gas": "passed", "any": "n/a"}
-    # The DSP acknowledged I99: its requirements on the same scenario keep the part that held.
-    assert m.cell("MP107-R1.1", "S1SP2-gas").status == "passed"
-    assert "held" in m.cell("MP107-R1.1", "S1SP2-gas").notes[0]
+    # The failing step judged S1SP2: the DSP's requirement of the same scenario was not reached in
+    # it after the failure, which is neither a pass nor a finding on the DSP.
+    assert m.cell("MP107-R1.1", "S1SP2-gas").status == "blocked"
+    assert "S1SP2's part" in m.cell("MP107-R1.1", "S1SP2-gas").notes[0]
 
 
 @pytest.mark.parametrize("message, status, reqs, named", [
@@ -235,7 +240,8 @@ def test_the_report_shows_header_matrix_cause_and_escaped_evidence(s1sp2_run):
     page = _Page()
     page.feed(text)
     failed = {k for k, v in page.cells.items() if v == "failed"}
-    assert failed == {f"cell-{r}-S1SP2-{f}" for r in ("MP107-R1.2", "MP107-R1.4") for f in ("electricity", "gas")}
+    assert failed == {f"cell-{r}-S1SP2-{f}" for r in ("MP107-R1.2", "MP107-R1.4", "MP107-R1.9")
+                      for f in ("electricity", "gas")}
     assert page.cells["cell-MP107-R3.1-any"] == "not covered"
     assert "R1.10: DSP and S1SP releases not coordinated (S1SP2 has not implemented MP107)" in text
     assert "S1SP2 has NOT implemented MP107" in text          # the header's switch states
