@@ -347,8 +347,6 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
             verdict = "NOT JUDGED"
         elif name in incomplete_groups or (name in S1SPS and "S1SP (all)" in incomplete_groups):
             verdict = "INCOMPLETE"
-        elif blocked:
-            verdict = "CONFORMANT AS FAR AS REACHED"
         else:
             verdict = "CONFORMANT"
         groups[name] = {"verdict": verdict, "findings": mine, "broken": broken,

@@ -318,7 +318,7 @@ def profile_text(world: World, out: Path) -> str:
         'mode = "push"                           # the target answers 501 to registration: the harness must find out and poll',
         'listen = "127.0.0.1:0"',
         "poll_after = 1.0",
-        "poll_interval = 0.25",
+        "poll_interval = 0.05                    # loopback: poll often",
         "",
         "[codes]                                 # the target's code = the SPEC's (codes.json, inverted)",
         *[f"{toml_str(own)} = {toml_str(spec)}" for spec, own in CODE_TABLE.items()],

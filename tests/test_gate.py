@@ -58,10 +58,27 @@ def with_failure(rid="MP107-R1.4", s1sp="S1SP2", fuel="electricity"):
 
 # --- policy files ----------------------------------------------------------------------------------
 
-def test_the_release_policy_in_the_repo_is_valid_and_makes_r1_r3_r4_mandatory():
+def test_the_release_policy_in_the_repo_makes_every_tested_requirement_mandatory_and_refuses_not_applicable():
     pol = gate.load_policy(ROOT / "policies" / "release.toml", REQS)
     ids = pol.mandatory_ids(REQS, tagged=set())
-    assert {r for r in REQS if r.startswith(("MP107-R1.", "MP107-R3.", "MP107-R4."))} == set(ids)
+    assert {r for r, req in REQS.items() if not req.not_tested} == set(ids)
+    assert pol.not_applicable == "finding"
+
+
+def test_the_uit_policy_in_the_repo_accepts_what_the_statement_rules_out():
+    pol = gate.load_policy(ROOT / "policies" / "uit.toml", REQS)
+    assert pol.not_applicable == "accepted"
+    assert {r for r, req in REQS.items() if not req.not_tested} == set(pol.mandatory_ids(REQS, tagged=set()))
+
+
+def test_a_requirement_only_not_applicable_is_a_finding_under_release_and_listed_under_uit():
+    scs = full_pass(exclude={"MP107-R1.8"}) + [scenario("s", "not applicable", ["MP107-R1.8"],
+                                                       message="not applicable: needs the switch off")]
+    release = judge(scs)
+    assert [(f.requirement, f.kind) for f in release.open_findings] == [("MP107-R1.8", "not applicable")]
+    uit = judge(scs, pol=gate.parse_policy({"policy": {"name": "u", "mandatory": ["MP107-R1.*"],
+                                                       "not_applicable": "accepted"}}, REQS))
+    assert uit.exit_code == 0 and uit.not_applicable and "needs the switch off" in uit.not_applicable[0]
 
 
 def test_data_fix_requirements_are_mandatory_once_tagged_in_features():
@@ -142,7 +159,8 @@ def test_a_mandatory_requirement_only_skipped_is_not_conformant_and_never_passed
     assert m.cell("MP107-R1.8", "any").status == "skipped"
     assert m.rows["MP107-R1.8"].status == "skipped"
     result = judge(scs)
-    assert [(f.requirement, f.kind) for f in result.open_findings] == [("MP107-R1.8", "only skipped")]
+    assert not result.open_findings and result.incomplete
+    assert result.exit_code == 2 and result.verdict == "INCOMPLETE"
 
 
 def test_a_skipped_scenario_beside_a_passed_one_leaves_the_cell_passed():
@@ -161,15 +179,17 @@ def test_an_s1sp_requirement_must_run_for_every_selected_s1sp_and_fuel():
 def test_s1sps_not_selected_are_not_run_rather_than_not_covered():
     scs = [s for s in full_pass() if s.s1sp in (None, "S1SP2")]
     result = judge(scs, selected=("S1SP2",))
-    assert result.exit_code == 0
+    assert result.exit_code == 2 and result.verdict == "INCOMPLETE"     # never a green CONFORMANT
     assert result.groups["S1SP1"]["verdict"] == "NOT RUN"
     m = matrix.build(scs, REQS, ("S1SP2",))
     assert m.cell("MP107-R1.4", "S1SP1-gas").status == "not run"
 
 
-def test_not_judged_reasons_make_exit_2_whatever_the_findings():
+def test_a_failure_is_exit_1_even_in_a_run_not_judged_and_coverage_gaps_there_are_exit_2():
     result = judge(with_failure(), not_judged=["1 scenario(s) broken"])
-    assert result.exit_code == 2 and result.verdict == "NOT JUDGED"
+    assert result.exit_code == 1 and result.verdict == "NOT CONFORMANT"
+    gaps = judge([s for s in full_pass() if s.name != "MP107-R1.3-S1SP3-gas"], not_judged=["1 scenario(s) broken"])
+    assert gaps.exit_code == 2 and gaps.verdict == "NOT JUDGED"
 
 
 # --- waivers ----------------------------------------------------------------------------------------

@@ -177,12 +177,38 @@ def test_connection_refused_names_the_request_and_the_url(dsp, make_target, fake
     one_line_fault(excinfo, RID, f"{closed}/api/v1/", "connection refused")
 
 
-@pytest.mark.parametrize("status", [500, 503, 404])
+@pytest.mark.parametrize("status", [500, 503, 302])
 def test_unexpected_http_status(fake, dsp, make_target, status):
     fake.answers[("POST", SERVICE_REQUEST)] = (status, b"Internal\nServer Error")
     with pytest.raises(TargetFault) as excinfo:
         make_target(fake.url, profile(dsp)).submit(RID, b"<r/>")
     one_line_fault(excinfo, RID, f"POST {fake.url}{SERVICE_REQUEST}", f"HTTP {status}")
+
+
+@pytest.mark.parametrize("status, body, problem", [
+    (413, b"", None),                                        # a 4xx with no body is a refusal (SPEC §5)
+    (404, b"Not Found", "not a usable signed DUIS Response"),
+    (400, b"<html>bad</html>", "not a usable signed DUIS Response"),
+])
+def test_a_4xx_is_a_refusal_kept_for_the_step_to_judge(fake, dsp, make_target, status, body, problem):
+    """A 4xx answer is never a fault at the target level: the refusal comes back with what its body
+    was, and the client or the step judges it (valid traffic: broken; bad input: MP107-R4.2)."""
+    fake.answers[("POST", SERVICE_REQUEST)] = (status, body)
+    ack = make_target(fake.url, profile(dsp)).submit(RID, b"<r/>")
+    assert ack.http_status == status and ack.response is None and ack.code == f"HTTP {status}"
+    assert (ack.body_problem is None) == (problem is None)
+    if problem:
+        assert problem in ack.body_problem
+
+
+def test_a_valid_request_refused_without_a_duis_answer_is_a_fault(fake, dsp, make_target):
+    from adapters.client import Client
+    fake.answers[("POST", SERVICE_REQUEST)] = (404, b"")
+    client = Client(make_target(fake.url, profile(dsp)))
+    with pytest.raises(TargetFault, match="HTTP 404 with no body"):
+        client.send_raw("90-B3-D5-1F-30-01-00-03", RID, b"<r/>")
+    exchange = client.send_raw("90-B3-D5-1F-30-01-00-03", RID, b"<r/>", hostile=True)
+    assert exchange.fault is None and exchange.ack.http_status == 404     # bad input: the step judges it
 
 
 @pytest.mark.parametrize("body, fragment", [

@@ -263,7 +263,7 @@ def test_the_report_lists_used_and_expired_waivers(s1sp2_run):
     used = text.split("<h3>Used</h3>")[1].split("</table>")[0]
     expired = text.split("<h3>Expired, ignored</h3>")[1].split("</table>")[0]
     assert "S1SP2 January release" in used and "stale waiver" in expired
-    assert "MP107-R1.4 failed for S1SP2" in expired
+    assert "MP107-R1.4 failed on S1SP2" in expired
 
 
 def test_environment_properties(tmp_path, s1sp2_run):

@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--s1sp-not-implemented", nargs="+", action="extend", default=[], choices=S1SPS,
                         metavar="S1SP", help="S1SPs that have NOT implemented MP107 (they still raise S1VE4)")
     parser.add_argument("--switch", choices=("on", "off"), default="on", help="the DSP feature switch at start (default on)")
+    parser.add_argument("--break", dest="broken", action="append", default=[], metavar="RULE",
+                        help="serve with this rule of reference/rules.py deliberately broken (repeatable), to show "
+                             "that the suite's verdict fails where it must")
     parser.add_argument("--load", type=Path, metavar="FILE",
                         help="JSON file in the test-support 'load' shape (users, trust_anchors, devices, registrations, "
                              "anchor_slots, no_certificates) loaded at start (with or without --test-support) and "
@@ -126,7 +129,13 @@ def main(args: argparse.Namespace) -> int:
     from .app import create_app
     from .test_support import BadInput
 
-    config = ReferenceConfig(mp107_switch=args.switch == "on",
+    from ..rules import all_rule_names
+    unknown = sorted(set(args.broken) - set(all_rule_names()))
+    if unknown:
+        print(f"python -m reference serve: --break {unknown[0]}: no such rule; the rules are {all_rule_names()}",
+              file=sys.stderr)
+        return 2
+    config = ReferenceConfig(mp107_switch=args.switch == "on", broken=frozenset(args.broken),
                              s1sp_implemented={s: s not in args.s1sp_not_implemented for s in S1SPS})
     dcc = ReferenceDCC(config, data_dir=args.data_dir, dsp_signer=dsp_signer, code_table=code_table)
     try:

@@ -1,0 +1,130 @@
+"""The verdict tells right from wrong on a target the harness did not set up: the reference served
+as a foreign target (profiles/foreign-reference: pre-provisioned, no test support, no switches,
+HTTP 413 without body, callback registration 501, its own code table, the data fix applied by its
+operator), judged through its profile and conformance statement only, under policies/uit.toml.
+
+- the correct reference: exit 0, three runs in a row on one live server, the same verdict, every
+  not-applicable scenario listed with the statement line that made it so, no device left changed;
+- each known defect (a rule of reference/rules.py broken, `serve --break`): exit 1, with findings
+  only on the component that broke the rule and only for the requirements it breaks;
+- a run of one S1SP says INCOMPLETE; a statement without data-fix evidence gives "Data fix: not tested".
+
+Each run is `mp107 run` in a subprocess against its own served reference."""
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from adapters.http import ServedReference
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "profiles" / "foreign-reference.toml"
+WORLD = ROOT / "profiles" / "foreign-reference"
+UIT = ROOT / "policies" / "uit.toml"
+RUN_TIMEOUT = 600          # a hang guard, not a timing assertion
+
+pytestmark = pytest.mark.skipif(not (ROOT.parent / "shared" / "duis" / "schema").is_dir(),
+                                reason="../shared/duis/schema (DUIS Schema V5.4) is absent")
+
+S1SP = ("S1SP1", "S1SP2", "S1SP3")
+
+# defect (a rule broken) -> (components its findings may name, requirements they may name)
+DEFECTS = {
+    "dsp.rdp_exemption.6_2_d": ({"DSP"}, {"MP107-R1.1", "MP107-R1.4", "MP107-R1.9"}),
+    "s1sp.rdp_exemption.6_2_d": (set(S1SP), {"MP107-R1.2", "MP107-R1.4", "MP107-R1.9"}),
+    "s1sp.ownership": (set(S1SP), {"MP107-R1.3", "MP107-R1.6", "MP107-R1.9"}),
+    "dsp.registration_data": ({"DSP"}, {"MP107-R1.7", "MP107-R1.9", "MP107-R3.2", "MP107-R3.3"}),
+    "dsp.role_access": ({"DSP"}, {"MP107-R1.8"}),
+    "dsp.remote_party_role": ({"DSP"}, {"MP107-R1.12", "MP107-R1.9"}),
+    "dsp.signature": ({"DSP"}, {"MP107-R4.1"}),
+    "dsp.command_variant": ({"DSP"}, {"MP107-R4.2"}),
+    "dsp.device_status": ({"DSP"}, {"MP107-R4.2"}),
+    "dsp.device_type": ({"DSP"}, {"MP107-R4.2"}),
+    "dsp.rdp_exemption.smets2_critical": ({"DSP"}, {"MP107-R3.1"}),
+    "s1sp.replacement_certificates": ({"S1SP1"}, {"MP107-R4.2"}),
+    "smets2.ownership": ({"SMETS2 device"}, {"MP107-R3.1"}),
+    "smets2.replacement_certificates": ({"SMETS2 device"}, {"MP107-R3.1", "MP107-R4.2"}),
+}
+
+
+def serve_args(*extra: str) -> list[str]:
+    """The shipped serve.sh's options (less --port: each run takes a free one), plus `extra`."""
+    text = (WORLD / "serve.sh").read_text(encoding="utf-8")
+    args = shlex.split(text.split("-m reference serve", 1)[1].split('"$@"', 1)[0].replace("\\\n", " "))
+    i = args.index("--port")
+    return [*args[:i], *args[i + 2:], *extra]
+
+
+def run(base_url: str, out: Path, *extra: str, profile: Path = PROFILE) -> tuple[int, dict, str]:
+    cmd = [sys.executable, "-m", "mp107", "run", "--target", base_url, "--profile", str(profile),
+           "--policy", str(UIT), "--out", str(out), "-q", *extra]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                          stdin=subprocess.DEVNULL, env=dict(os.environ))
+    verdict_file = out / "verdict.json"
+    assert verdict_file.exists(), f"no verdict from {' '.join(cmd)}:\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    return proc.returncode, json.loads(verdict_file.read_text()), proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def served():
+    args = serve_args()
+    assert "--test-support" not in args and "--load" in args, args
+    reference = ServedReference(*args, test_support=False)
+    yield reference.start()
+    reference.close()
+
+
+def test_the_correct_reference_is_conformant_three_runs_in_a_row_and_left_as_declared(served, tmp_path):
+    verdicts = []
+    for n in range(3):
+        code, v, text = run(served, tmp_path / f"run{n}")
+        assert code == 0, text
+        assert v["verdict"] == "CONFORMANT" and not v["findings"], text
+        assert v["counts"]["skipped"] == 0 and v["counts"]["failed"] == v["counts"]["broken"] == 0
+        assert v["device_pool"]["left_changed"] == [] and v["device_pool"]["not_used"] == [], v["device_pool"]
+        verdicts.append((v["verdict"], v["counts"], v["groups"]))
+        # every not-applicable requirement says which statement line ruled it out
+        assert v["not_applicable"] and all("[statement" in line for line in v["not_applicable"]), v["not_applicable"]
+    assert verdicts[0] == verdicts[1] == verdicts[2]
+    assert any("R1.11" in line and 'feature_switch = "on"' in line for line in v["not_applicable"])
+    assert "polled: callback registration refused (HTTP 501" in json.loads(
+        (tmp_path / "run2" / "run-info.json").read_text())["target"]["outcomes"]
+
+
+@pytest.mark.parametrize("defect", sorted(DEFECTS))
+def test_each_defect_fails_the_gate_on_the_component_and_requirements_it_breaks(defect, tmp_path):
+    components, requirements = DEFECTS[defect]
+    with ServedReference(*serve_args("--break", defect), test_support=False) as base_url:
+        code, v, text = run(base_url, tmp_path / "run")
+    assert code == 1, text
+    failed = [f for f in v["findings"] if f["kind"] == "failed"]
+    assert failed, text
+    assert {f["component"] for f in v["findings"]} <= components, text
+    assert {f["requirement"] for f in v["findings"]} <= requirements, text
+    for name, group in v["groups"].items():
+        if name not in components:
+            assert group["verdict"] != "NOT CONFORMANT", (name, text)
+
+
+def test_a_run_of_one_s1sp_is_incomplete_never_conformant(served, tmp_path):
+    code, v, text = run(served, tmp_path / "run", "--s1sp", "S1SP2")
+    assert code == 2 and v["verdict"] == "INCOMPLETE", text
+    assert "incomplete" in text.lower() and "S1SP1 not run" in text
+
+
+def test_without_data_fix_evidence_the_data_fix_is_not_tested(served, tmp_path):
+    text = PROFILE.read_text(encoding="utf-8").replace('"foreign-reference/', f'"{WORLD}/')
+    start = text.index("[statement.datafix]")
+    end = text.index("\n[", start + 1)
+    text = text[:start] + "[statement.datafix]\napplied = false\nrunnable = false\n" + text[end:]
+    profile = tmp_path / "no-datafix.toml"
+    profile.write_text(text, encoding="utf-8")
+    code, v, out = run(served, tmp_path / "run", profile=profile)
+    assert v["groups"]["Data fix"]["verdict"] == "NOT TESTED", out
+    assert "Data fix not tested" in out
