@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("MP107_CHROMIUM", "/usr/bin/chromium"))
 ARTEFACTS = ROOT / "reports" / "runs" / "browser-test"
 R110 = "R1.10: DSP and S1SP releases not coordinated (S1SP2 has not implemented MP107)"
-EXPECTED_FAILED = {f"cell-MP107-R1.{n}-S1SP2-{fuel}" for n in (2, 4, 5, 6) for fuel in ("electricity", "gas")}
+EXPECTED_FAILED = {f"cell-MP107-R1.{n}-S1SP2-{fuel}" for n in (2, 4, 9) for fuel in ("electricity", "gas")}
+"""S1SP2's failing steps break R1.2, R1.4 and R1.9; R1.5 and R1.6 are not reached (blocked) there."""
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -83,7 +84,7 @@ def test_the_matrix_shows_exactly_s1sp2s_coordination_cells_failed(page):
     status = {cid: st for cid, st, *_ in cells}
     assert {cid for cid, st in status.items() if st == "failed"} == EXPECTED_FAILED
     executed = {cid: st for cid, st, links, *_ in cells if links}
-    assert {cid for cid, st in executed.items() if st != "passed"} == EXPECTED_FAILED
+    assert {cid for cid, st in executed.items() if st not in ("passed", "blocked", "not applicable")} == EXPECTED_FAILED
     shown = {cid: (bg, text) for cid, _, _, bg, text in cells}
     # the failed cells are painted differently from the passed ones, and name the cause
     assert shown["cell-MP107-R1.4-S1SP2-gas"][0] != shown["cell-MP107-R1.4-S1SP1-gas"][0]

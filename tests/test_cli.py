@@ -129,7 +129,8 @@ def test_s1sp2_not_implementing_mp107_is_not_conformant_and_exits_1(s1sp2_run):
     v = verdict(out)
     assert v["verdict"] == "NOT CONFORMANT"
     assert {name: g["verdict"] for name, g in v["groups"].items() if name != "Data fix"} == {
-        "DSP": "CONFORMANT", "S1SP1": "CONFORMANT", "S1SP2": "NOT CONFORMANT", "S1SP3": "CONFORMANT"}
+        "DSP": "CONFORMANT", "S1SP1": "CONFORMANT", "S1SP2": "NOT CONFORMANT", "S1SP3": "CONFORMANT",
+        "SMETS2 device": "CONFORMANT"}
     assert v["groups"]["S1SP2"]["causes"] == [R110]
 
 
