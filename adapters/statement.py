@@ -42,7 +42,7 @@ class DatafixStatement:
 class Statement:
     source: str
     """where it came from: the profile's path, or 'derived from the reference's state'"""
-    feature_switch: bool | str = SETTABLE          # True (on), False (off) or "settable"
+    feature_switch: bool | str | None = SETTABLE   # True (on), False (off), "settable", None (not declared)
     s1sps: dict[str, S1SPStatement] = field(default_factory=dict)
     fuels: tuple[str, ...] = FUELS
     smets2: bool = True
@@ -54,6 +54,8 @@ class Statement:
     # --- what a scenario may rely on ------------------------------------------------------------
 
     def switch_line(self) -> str:
+        if self.feature_switch is None:
+            return "[statement] feature_switch is not declared"
         shown = "settable" if self.feature_switch == SETTABLE else ("on" if self.feature_switch else "off")
         return f'[statement] feature_switch = "{shown}"'
 

@@ -59,6 +59,7 @@ def check(state, scenario, tags: list[str]) -> None:
                 device_step = {**fixed, **m.groupdict()}
         m = _SWITCH.fullmatch(text)
         if m:
+            state.needs_switch = m["setting"] == "on"
             why = statement.why_not_switch(m["setting"] == "on", can_set=state.can(Capability.SWITCHES))
             if why:
                 not_applicable(why)

@@ -35,6 +35,8 @@ class ScenarioState:
     """the profile's devices by ID (adapters.profile.ProfileDevice), for the statement's data-fix lists"""
     planned_fuel: str | None = None
     """the fuel of the scenario's device, known to the preflight before the device is set"""
+    needs_switch: bool | None = None
+    """the DSP feature switch setting the scenario states (a 'Given the DSP feature switch is ...' step)"""
     changed_slots: bool = False
     """a request of this scenario may have changed a slot (the postamble then restores a pool device)"""
     # Requirement 2 (data fix) scenarios
@@ -90,6 +92,9 @@ class ScenarioState:
             fitting = [r for r in self.tags if catalogue.judges(r, kind)]
             requirements = tuple(r for r in fitting if r not in self.claimed) or tuple(fitting) or self.tags
         step = getattr(self, "current_step", "")
+        contradiction = self.contradiction()
+        if contradiction:
+            message = f"{message}\n  contradicts the conformance statement: {contradiction}"
         allure.dynamic.label(verdicts.COMPONENT_LABEL, component)
         # one label, the IDs space-separated: allure-pytest drops a label whose value repeats another's
         allure.dynamic.label(verdicts.VIOLATED_LABEL, "violated: " + " ".join(requirements))
@@ -97,6 +102,22 @@ class ScenarioState:
             allure.dynamic.label(verdicts.STEP_LABEL, step)
         head = f"[{component} broke {', '.join(requirements)}" + (f" at '{step}'" if step else "") + "]"
         return Violation(f"{head}\n{message}", component=component, requirements=tuple(requirements), step=step)
+
+    def contradiction(self) -> str | None:
+        """Where the last answer is what the target's statement says it is not: e.g. E4 to a Network
+        Operator's 6.15.1 from a DSP declared to have the feature switch on, or S1VE4 from an S1SP
+        declared to have implemented MP107. The failure is the finding; this names the contradiction."""
+        st, last = self.statement, self.last
+        if st is None or last is None or last.ack is None:
+            return None
+        if last.ack.code == "E4" and self.needs_switch is True and st.feature_switch is True:
+            return ('the DSP answered E4 as with the feature switch off; [statement] feature_switch = "on"')
+        device = self.device.device if self.device else None
+        if (last.outcome is not None and last.outcome.code == "S1VE4" and device is not None and device.smets == 1
+                and st.s1sp(device.s1sp).implements_mp107 is True):
+            return (f"{device.s1sp} answered S1VE4 as an S1SP that has not implemented MP107; "
+                    f"[statement.s1sps.{device.s1sp}] implements_mp107 = true")
+        return None
 
     def judge(self, ok: bool, component: str, message: str, requirements: tuple[str, ...] | None = None) -> None:
         if not ok:

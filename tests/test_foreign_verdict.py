@@ -97,11 +97,23 @@ def test_the_correct_reference_is_conformant_three_runs_in_a_row_and_left_as_dec
         (tmp_path / "run2" / "run-info.json").read_text())["target"]["outcomes"]
 
 
+@pytest.fixture(scope="module")
+def defect_runs(tmp_path_factory):
+    """Every defect's run, three at a time (each serves its own reference): defect -> (exit, verdict, output)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(defect):
+        with ServedReference(*serve_args("--break", defect), test_support=False) as base_url:
+            return run(base_url, tmp_path_factory.mktemp(defect.replace(".", "-")) / "run")
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return dict(zip(sorted(DEFECTS), pool.map(one, sorted(DEFECTS))))
+
+
 @pytest.mark.parametrize("defect", sorted(DEFECTS))
-def test_each_defect_fails_the_gate_on_the_component_and_requirements_it_breaks(defect, tmp_path):
+def test_each_defect_fails_the_gate_on_the_component_and_requirements_it_breaks(defect, defect_runs):
     components, requirements = DEFECTS[defect]
-    with ServedReference(*serve_args("--break", defect), test_support=False) as base_url:
-        code, v, text = run(base_url, tmp_path / "run")
+    code, v, text = defect_runs[defect]
     assert code == 1, text
     failed = [f for f in v["findings"] if f["kind"] == "failed"]
     assert failed, text

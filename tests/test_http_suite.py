@@ -262,7 +262,9 @@ def _preprovisioned(folder: Path, cast: Cast, devices) -> tuple[str, Path]:
             f'registered_network_operator = "{r.network_operator_id}"']))
     load_file = folder / "load.json"
     load_file.write_text(__import__("json").dumps(load))
-    profile = "\n\n".join(['[capabilities]\ntest_support = false',
+    statement = ('[statement]\nfeature_switch = "on"\n'
+                 + "".join(f'[statement.s1sps.{s}]\nimplements_mp107 = true\n' for s in ("S1SP1", "S1SP2", "S1SP3")))
+    profile = "\n\n".join(['[capabilities]\ntest_support = false', statement,
                            '[smki]\ncertification_path = ["issuing.pem", "root.pem"]', *users, *device_entries])
     return profile, load_file
 
@@ -294,5 +296,8 @@ def test_a_target_without_test_support_is_driven_from_its_profile(tmp_path):
     assert f"{fia}[S1SP2-gas]" in skipped and "lists no unused SMETS1 GPF of S1SP2" in skipped[f"{fia}[S1SP2-gas]"]
     coordination = ("test_an_s1sp_that_has_not_implemented_mp107_rejects_the_wrong_network_operators_6151_on_the_fuel_"
                     "device_of_s1sp[S1SP1-electricity]")
-    assert "lacks the 'switches' capability" in skipped[coordination]
-    assert all("lacks the" in reason or "lists no unused" in reason for reason in skipped.values()), skipped
+    assert "not applicable: needs S1SP1 not to have implemented MP107" in skipped[coordination]
+    assert "implements_mp107 = true" in skipped[coordination]
+    assert all("not applicable: " in reason or "lists no unused" in reason for reason in skipped.values()), skipped
+    # every scenario the statement rules out says which line did it; nothing was sent for them
+    assert not any("lacks the" in reason for reason in skipped.values()), skipped
