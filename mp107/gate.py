@@ -266,7 +266,8 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
             incomplete.append(f"{rid} {where}: applicable scenarios were skipped")
             incomplete_groups.add("S1SP (all)" if group == "S1SP (all)" else group)
         elif kind == "not applicable":
-            reasons = sorted({(e.scenario.message.splitlines() or [''])[0] for e in entries})
+            reasons = sorted({(e.scenario.message.splitlines() or [''])[0].split("not applicable: ", 1)[-1]
+                              for e in entries})
             line = f"{rid} {where}: not applicable - {'; '.join(reasons)[:300]}"
             if policy.not_applicable == "accepted":
                 accepted_na.append(line)
