@@ -238,9 +238,10 @@ def find_allure(root: Path | None = None) -> list[str] | None:
     if override:
         return [override] if shutil.which(override) or Path(override).exists() else None
     for base in filter(None, (root, Path.cwd())):
-        local = Path(base) / "node_modules" / ".bin" / "allure"
-        if local.exists():
-            return [str(local)]
+        for local in (Path(base) / "node_modules" / ".bin" / "allure",
+                      Path(base) / ".cache" / "allure" / "node_modules" / ".bin" / "allure"):   # scripts/install-deps.sh
+            if local.exists():
+                return [str(local)]
     found = shutil.which("allure")
     if found:
         return [found]
@@ -349,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("run_dir")
     rep.add_argument("--policy", default=None, type=Path)
     rep.set_defaults(func=cmd_report)
+
+    km = sub.add_parser("kill-matrix", help="run the suite against every known defect of the reference and check "
+                                             "the gate kills each on the right component (mp107/killmatrix.py)")
+    km.add_argument("--jobs", type=int, default=3, help="runs at a time (default 3)")
+    km.add_argument("--only", nargs="+", metavar="DEFECT", help="only these defects (README is then left alone)")
+    km.add_argument("--json", metavar="FILE", help="write every run's result here")
+    km.add_argument("--readme", action="store_true", help="rewrite README.md's kill-matrix table, with the date")
+    km.set_defaults(func=lambda args, extra: __import__("mp107.killmatrix", fromlist=["main"]).main(args))
 
     al = sub.add_parser("allure-html", help="generate Allure's HTML report from a run folder (needs the Allure CLI)")
     al.add_argument("run_dir")

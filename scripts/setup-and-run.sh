@@ -9,13 +9,7 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
-# The data-fix scenarios on PostgreSQL need a server: use one if configured, else start a throwaway
-# loopback one when the Debian binaries are here; otherwise they are skipped, with that reason.
-if [ -z "${MP107_PG_URL:-}" ]; then
-  if url="$(bash scripts/start-postgres.sh 2>/dev/null)"; then
-    export MP107_PG_URL="$url"
-  else
-    echo "note: no PostgreSQL server (apt-get install postgresql): the PostgreSQL data-fix scenarios will be skipped" >&2
-  fi
-fi
+# What the tests need beyond Python (PostgreSQL server binaries, Chromium, the Allure CLI), so that
+# README's second command runs with nothing skipped.
+bash scripts/install-deps.sh
 exec .venv/bin/mp107 run --target local "$@"

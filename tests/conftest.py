@@ -18,6 +18,41 @@ def shared_duis() -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _postgresql_for_the_data_fix_tests():
+    """Without $MP107_PG_URL, start a throwaway loopback PostgreSQL (scripts/start-postgres.sh, Debian's
+    server binaries) for this session and stop it afterwards, so that the data-fix tests run on both
+    databases on a fresh machine. One per xdist worker (its own port and data folder). Without the
+    binaries nothing starts, and those tests skip (or fail under MP107_REQUIRE_PG=1) saying why."""
+    import glob
+    import shutil
+    import socket
+    import subprocess
+    if os.environ.get("MP107_PG_URL") or not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
+        yield
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    import tempfile             # not under pytest's basetemp: the server's own user must reach it
+    data = Path(tempfile.gettempdir()) / f"mp107-pg-{os.getpid()}-{port}"
+    env = {**os.environ, "MP107_PG_PORT": str(port), "MP107_PG_DATA": str(data), "MP107_PG_SHARED_BUFFERS": "128MB"}
+    script = Path(__file__).resolve().parents[1] / "scripts" / "start-postgres.sh"
+    proc = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0:
+        yield                   # the tests then skip or fail with the usual reason; say why here too
+        print(f"\nnote: could not start a throwaway PostgreSQL: {proc.stderr.strip()[-500:]}")
+        return
+    os.environ["MP107_PG_URL"] = proc.stdout.strip()
+    try:
+        yield
+    finally:
+        subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True, text=True, timeout=120)
+        os.environ.pop("MP107_PG_URL", None)
+        shutil.rmtree(data, ignore_errors=True)
+        Path(f"{data}.initdb.log").unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _duis_schema_dir_from_shared():
     """Point DUIS_SCHEMA_DIR at ../shared/duis/schema unless it is already set (e.g. by --duis-xsd)."""
     if "DUIS_SCHEMA_DIR" not in os.environ and (SHARED_DUIS / "schema").is_dir():

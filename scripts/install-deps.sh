@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what the harness's tests use beyond Python packages, where it is missing: Debian's
+# PostgreSQL server binaries (the data-fix tests start a throwaway server on loopback) and Chromium
+# (the report's browser test), and the Allure command line (npm package `allure`, Allure 3) into
+# .cache/allure. Used by scripts/setup-and-run.sh and .ci/run. Needs root (or sudo) for apt-get;
+# without it, it says what is missing and carries on (those tests then skip, saying why).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "install-deps: $*" >&2; }
+
+need=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="$(command -v sudo || true)"
+  if [ "$(id -u)" = 0 ] || [ -n "$SUDO" ]; then
+    say "installing ${need[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null \
+      || say "apt-get failed: ${need[*]} missing (their tests will skip, saying why)"
+  else
+    say "not root and no sudo: ${need[*]} missing (apt-get install -y ${need[*]}); their tests will skip, saying why"
+  fi
+fi
+
+if [ ! -x .cache/allure/node_modules/.bin/allure ]; then
+  if command -v npm >/dev/null 2>&1; then
+    say "installing the Allure command line into .cache/allure (npm)"
+    npm install --no-save --no-audit --no-fund --prefix .cache/allure allure@3 >/dev/null \
+      || say "npm install allure failed: the Allure HTML test will skip, saying why"
+  else
+    say "no npm: the Allure command line is not installed (its test will skip, saying why)"
+  fi
+fi
+exit 0
