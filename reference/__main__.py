@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datafix": ("reference.datafix.cli", "SECMP0107 Requirement 2: fix wrong NO certificates in an S1SP database"),
     "census": ("reference.census", "build an S1SP database shaped like LIVE (the FIA census of wrong devices)"),
     "serve": ("reference.server.cli", "serve the reference DCC over HTTP (SPEC §5 Target Interface v1)"),
+    "defects": ("reference.defects_cli", "list the named defects the reference can be switched into (--defect NAME)"),
 }
 
 

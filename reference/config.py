@@ -45,3 +45,10 @@ class ReferenceConfig:
     access: dict[str, frozenset[str]] = field(default_factory=lambda: dict(DEFAULT_ACCESS))
     broken: frozenset[str] = frozenset()
     """Names of rules (reference/rules.py) deliberately broken, to prove which scenarios catch them."""
+    defects: frozenset[str] = frozenset()
+    """Names of realistic defects (reference/defects.py) switched on: half a rule, a rule in the wrong
+    place, or an answer lost on the way back."""
+
+    def __post_init__(self) -> None:
+        from .defects import check_names
+        self.defects = check_names(self.defects)

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Mapping
 
 from cryptography import x509
+from lxml import etree
 
 from duis import codec, safexml, signing
 from smki import TestSMKI
 
-from . import config as cfg
+from . import config as cfg, defects
 from .anchor_slots import slot_from_pair
 from .dsp import DSP, Verdict
 from .inventory import Device, SmartMeteringInventory
@@ -91,6 +92,8 @@ class ReferenceDCC:
 
     def sign_response(self, unsigned: bytes) -> bytes:
         """The DSP's signature over a Response it sends, after mapping the header's ResponseCode."""
+        if self.config.defects:
+            return self._sign_response_as_mistaken(unsigned)
         if not self.code_table:
             return signing.sign(unsigned, self.dsp_signer)
         root = safexml.parse(unsigned)
@@ -98,6 +101,19 @@ class ReferenceDCC:
         if element is not None and element.text:
             element.text = self.emit_code(element.text.strip())
         return signing.sign(root, self.dsp_signer)
+
+    def _sign_response_as_mistaken(self, unsigned: bytes) -> bytes:
+        """sign_response as a DSP team might have got it wrong (reference/defects.py)."""
+        root = safexml.parse(unsigned)
+        element = root.find(f"{{{codec.SR_NS}}}Header/{{{codec.SR_NS}}}ResponseCode")
+        if element is not None and element.text:
+            element.text = self.emit_code(element.text.strip())
+        if defects.active(self.config, "responses-unsigned"):
+            return etree.tostring(root, xml_declaration=True, encoding="UTF-8")    # DEFECT: never signed
+        signer = self.dsp_signer
+        if defects.active(self.config, "responses-signed-by-another-key"):
+            signer = self.s1sps["S1SP1"].signer      # DEFECT: the wrong key taken from the key store
+        return signing.sign(root, signer)
 
     # --- the Target Interface ------------------------------------------------------------------
 
@@ -132,6 +148,16 @@ class ReferenceDCC:
         except Exception:  # never lose an accepted request silently
             log.exception("processing %s failed", rid)
             return
+        if ctx.device.smets == 1 and self.config.defects:
+            answer = safexml.parse(outcome)
+            alert = answer.find(".//{*}S1SPAlert") is not None
+            if alert and defects.active(self.config, "s1sp-alerts-never-delivered"):
+                # DEFECT: S1SP alerts arrive on the S1SP alert interface, which is not wired to the outbox.
+                log.info("S1SP alert for %s not forwarded", rid)
+                return
+            if defects.active(self.config, "outcome-carries-another-request-id"):
+                # DEFECT: filed under the RequestID the S1SP wrote in its answer.
+                rid = answer.findtext(f"{{{codec.SR_NS}}}Header/{{{codec.SR_NS}}}RequestID") or rid
         self.outbox.put(ctx.sender.user_id, rid, outcome)
 
     # --- test support --------------------------------------------------------------------------
@@ -176,8 +202,8 @@ class ReferenceDCC:
         from . import datafix
         with datafix.connect(f"sqlite:///{self.s1sps[s1sp].db_path}") as db:
             if dry_run:
-                return datafix.dry_run(db), set()
-            report = datafix.run(db)
+                return datafix.dry_run(db, defects=self.config.defects), set()
+            report = datafix.run(db, defects=self.config.defects)
             fixed = {row[0] for row in db.query("SELECT device_id FROM datafix_audit WHERE run_id = :run_id",
                                                 {"run_id": report.run_id})}
         return report, fixed
@@ -200,7 +226,8 @@ class ReferenceDCC:
         return {"mp107_switch": self.config.mp107_switch,
                 "s1sp_implemented": dict(self.config.s1sp_implemented),
                 "cohorts": dict(self.config.cohorts),
-                "broken": sorted(self.config.broken)}
+                "broken": sorted(self.config.broken),
+                "defects": sorted(self.config.defects)}
 
     def reset(self) -> None:
         for worker in self._workers.values():
@@ -209,6 +236,7 @@ class ReferenceDCC:
         self.inventory.clear()
         self.registrations.clear()
         self.outbox.reset()
+        self.dsp.counters.clear()
         self.smets2.reset()
         for s1sp in self.s1sps.values():
             s1sp.reset()

@@ -3,6 +3,7 @@ synchronously with a signed acknowledgement (I99) or E code, and sends accepted 
 the device's S1SP (SMETS2 requests to the device), whose final outcome arrives later."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -21,9 +22,40 @@ class Verdict:
     accepted: "rules.Context | None" = None   # set when I99: what to route on
 
 
+class OriginatorCounters:
+    """Per user, the last OriginatorCounter the DSP accepted (MP107-R4.3, rule dsp.originator_counter).
+    In memory: a test-support reset forgets them (the harness's counters rise for ever anyway)."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def take(self, user_id: str, counter: int, *, equal_ok: bool = False) -> int | None:
+        """Accept `counter` from `user_id` if it is greater than the last one accepted (or equal to it,
+        with `equal_ok`: the defect replay-accepted) and remember it: None. Else the last one, and
+        nothing is remembered."""
+        with self._lock:
+            last = self._last.get(user_id)
+            if last is not None and (counter < last if equal_ok else counter <= last):
+                return last
+            self._last[user_id] = counter
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._last.clear()
+
+
+def _known_users(directory) -> list:
+    """Every user in the DSP's directory (only the defect originator-not-bound-to-signer looks)."""
+    with directory._lock:
+        return list(directory._users.values())
+
+
 class DSP:
     def __init__(self, dcc) -> None:
         self.dcc = dcc
+        self.counters = OriginatorCounters()
 
     def handle(self, xml: bytes) -> Verdict:
         try:
@@ -35,7 +67,8 @@ class DSP:
         dcc = self.dcc
         ctx = rules.Context(request=request, xml=xml, config=dcc.config,
                             sender=dcc.users.get(request.request_id.originator),
-                            trust_anchors=dcc.users.trust_anchors)
+                            trust_anchors=dcc.users.trust_anchors, originator_counters=self.counters,
+                            known_users=lambda: _known_users(dcc.users))
         for name in rules.DSP_CHECKS:
             if name == "dsp.device_exists":
                 ctx.device = dcc.inventory.get(request.request_id.target)

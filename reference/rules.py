@@ -2,7 +2,9 @@
 
 A *check* returns a `Rejection` (code + reason) or None. An *exemption* returns True when it
 applies. `ReferenceConfig.broken` names rules to break: a broken check never rejects; a broken
-exemption never applies. The DSP runs `DSP_CHECKS` in order; the S1SP and the SMETS2 device run
+exemption never applies. `ReferenceConfig.defects` switches on realistic mistakes
+(reference/defects.py): their code is guarded by `defects.active(ctx.config, NAME)` beside the rule
+it spoils. The DSP runs `DSP_CHECKS` in order; the S1SP and the SMETS2 device run
 theirs. Where to find a rule: its name is its place, e.g. `s1sp.ownership` is `s1sp_ownership`.
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ from cryptography import x509
 
 from smki import inspect as cert_inspect
 
-from . import codes, config as cfg
+from . import codes, config as cfg, defects
 from .anchor_slots import slot_owner
 from .inventory import Device
 from .registration import Registration
@@ -43,6 +45,11 @@ class Context:
     trust_anchors: list = field(default_factory=list)
     s1sp_implemented: bool = True
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    originator_counters: object | None = None   # the DSP's dsp.OriginatorCounters (dsp.originator_counter)
+    known_users: Callable[[], list] | None = None
+    """Every User the DSP knows. Read only by the defect originator-not-bound-to-signer."""
+    former_owners: frozenset[str] = frozenset()
+    """Earlier owners of the slot being replaced. Read only by the defect s1sp-remembers-previous-owner."""
 
     @property
     def srv(self) -> str:
@@ -102,8 +109,17 @@ def dsp_known_user(ctx: Context) -> Rejection | None:
 @check("dsp.signature")
 def dsp_signature(ctx: Context) -> Rejection | None:
     from duis import errors, signing
+    if defects.active(ctx.config, "signature-not-verified"):
+        # DEFECT: a signature that is there is taken for one that verifies.
+        if signing.has_signature(ctx.xml):
+            return None
+        return Rejection(codes.E1, "dsp.signature", "the request carries no XML signature")
+    certificate = ctx.sender.xml_signing_certificate
+    if defects.active(ctx.config, "originator-not-bound-to-signer"):
+        # DEFECT: verified with the known certificate the signature's KeyInfo names, whoever it belongs to.
+        certificate = _certificate_named_by_signature(ctx) or certificate
     try:
-        signing.verify(ctx.xml, ctx.sender.xml_signing_certificate)
+        signing.verify(ctx.xml, certificate)
     except errors.SignatureInvalid as exc:
         return Rejection(codes.E1, "dsp.signature",
                          f"signature does not verify against the XML-signing certificate of "
@@ -111,9 +127,42 @@ def dsp_signature(ctx: Context) -> Rejection | None:
     return None
 
 
+def _certificate_named_by_signature(ctx: Context):
+    """(Defect originator-not-bound-to-signer.) The XML-signing certificate of any known user that
+    the signature's KeyInfo/X509IssuerSerial names, or None."""
+    from duis import errors, signing
+    try:
+        issuer, serial = signing.signer_issuer_serial(ctx.xml)
+    except errors.DuisError:
+        return None
+    for user in (ctx.known_users() if ctx.known_users else ()):
+        if signing.issuer_serial_matches(user.xml_signing_certificate, issuer, serial):
+            return user.xml_signing_certificate
+    return None
+
+
+@check("dsp.originator_counter")
+def dsp_originator_counter(ctx: Context) -> Rejection | None:
+    """MP107-R4.3: the OriginatorCounter must be greater than the last one the DSP accepted from this
+    sender (per user, for the life of the DCC; a test-support reset forgets them). Runs after the
+    signature check, so a forged request cannot use up a user's counters; a request that passes it
+    has used its counter up, whatever a later check says (sent again, it is a replay)."""
+    counter = ctx.request.request_id.counter
+    # DEFECT replay-accepted: compared with >= instead of >, so the very same request passes again.
+    equal_ok = defects.active(ctx.config, "replay-accepted")
+    last = ctx.originator_counters.take(ctx.sender.user_id, counter, equal_ok=equal_ok)
+    if last is not None:
+        return Rejection(codes.E1, "dsp.originator_counter",
+                         f"OriginatorCounter {counter} is not greater than {last}, the last one accepted from "
+                         f"{ctx.sender.user_id}: a replayed or older request")
+    return None
+
+
 @check("dsp.role_access")
 def dsp_role_access(ctx: Context) -> Rejection | None:
     permitted = ctx.config.access.get(ctx.srv, frozenset())
+    if ctx.srv == "6.15.1" and defects.active(ctx.config, "dsp-export-supplier-may-send"):
+        permitted = permitted | {"ES", "OU"}     # DEFECT: the access table lists every role for 6.15.1
     roles = sorted(ctx.sender.roles & permitted)
     if not roles:
         return Rejection(codes.E2, "dsp.role_access",
@@ -203,11 +252,37 @@ def _is_6_2_d(ctx: Context) -> bool:
 @exemption("dsp.rdp_exemption.6_2_d")
 def dsp_exemption_6_2_d(ctx: Context) -> bool:
     """MP107 at the DSP: 6.2(d) applies only with the feature switch on."""
+    if ctx.config.defects:
+        mistaken = _dsp_exemption_as_mistaken(ctx)
+        if mistaken is not None:
+            return mistaken
     return ctx.config.mp107_switch and _is_6_2_d(ctx)
+
+
+def _dsp_exemption_as_mistaken(ctx: Context) -> bool | None:
+    """6.2(d) as a DSP team might have got it wrong (reference/defects.py); None: no such defect on."""
+    switch = ctx.config.mp107_switch
+    if defects.active(ctx.config, "dsp-exemption-ignores-switch"):
+        switch = True                    # the switch is read nowhere
+    if defects.active(ctx.config, "dsp-exemption-gt-only"):
+        return switch and _is_6_2_d(ctx) and _fuel_role(ctx) == "GT"
+    if defects.active(ctx.config, "dsp-exemption-ed-only"):
+        return switch and _is_6_2_d(ctx) and _fuel_role(ctx) == "ED"
+    if defects.active(ctx.config, "dsp-exemption-every-srv"):
+        # any SRV from a Network Operator to SMETS1, not just 6.15.1 on the NetworkOperator slot
+        return switch and ctx.device.smets == 1 and _fuel_role(ctx) in NETWORK_OPERATOR_ROLES
+    if defects.active(ctx.config, "dsp-exemption-suppliers-too"):
+        # every 6.15.1 to SMETS1, whoever sends it
+        return switch and ctx.device.smets == 1 and ctx.srv == "6.15.1"
+    if defects.active(ctx.config, "dsp-exemption-ignores-switch"):
+        return switch and _is_6_2_d(ctx)
+    return None
 
 
 @check("dsp.registration_data")
 def dsp_registration_data(ctx: Context) -> Rejection | None:
+    if ctx.srv == "6.21" and defects.active(ctx.config, "dsp-no-rdp-check-for-6.21"):
+        return None                      # DEFECT: 6.21 taken for a change-of-supplier request, left unchecked
     if exempt("dsp.rdp_exemption.smets2_critical", ctx) or exempt("dsp.rdp_exemption.6_2_d", ctx):
         return None
     problem = registration_data_problem(ctx)
@@ -230,6 +305,8 @@ def dsp_remote_party_role(ctx: Context) -> Rejection | None:
     target = ctx.body.remote_party_role
     role = ctx.acting_role or next(iter(sorted(ctx.sender.roles)), None)
     family = ROLE_FAMILY.get(role)
+    if family != "NetworkOperator" and defects.active(ctx.config, "dsp-supplier-may-replace-no-slot"):
+        return None                      # DEFECT: only Network Operators are kept out of the other slot
     if family != target:
         return Rejection(codes.E3, "dsp.remote_party_role",
                          f"a {role or 'sender without a role'} cannot replace the {target} slot: GBCS has no CS02b "
@@ -238,7 +315,7 @@ def dsp_remote_party_role(ctx: Context) -> Rejection | None:
 
 
 DSP_CHECKS = (
-    "dsp.known_user", "dsp.signature", "dsp.role_access", "dsp.command_variant",
+    "dsp.known_user", "dsp.signature", "dsp.originator_counter", "dsp.role_access", "dsp.command_variant",
     "dsp.device_exists", "dsp.device_status", "dsp.device_type", "dsp.registration_data",
     "dsp.remote_party_role",
 )
@@ -267,14 +344,21 @@ def s1sp_ownership(ctx: Context) -> Rejection | None:
     """S1SR 4.2: the Business Originator ID must be the Entity Identifier of the certificate in
     the slot being replaced."""
     owner = slot_owner(ctx.slot)
+    if defects.active(ctx.config, "s1sp-ownership-by-registration"):
+        # DEFECT: the owner is taken to be whoever Registration Data names, not the slot's KRP.
+        owner = ctx.registration.registered_for(_fuel_role(ctx) or "") if ctx.registration else None
     if owner != ctx.sender.user_id:
+        if ctx.sender.user_id in ctx.former_owners and defects.active(ctx.config, "s1sp-remembers-previous-owner"):
+            return None                  # DEFECT: an earlier owner of the slot is still authorised
         return Rejection(codes.S1VE64, "s1sp.ownership",
                          f"{ctx.body.remote_party_role} slot of {ctx.device.device_id} holds the credentials of "
                          f"{owner or 'nobody'}, not of the sender {ctx.sender.user_id}")
     return None
 
 
-def replacement_problems(ctx: Context) -> list[str]:
+def replacement_problems(ctx: Context, *, as_claimed: bool = False) -> list[str]:
+    """`as_claimed` (the defect s1sp-accepts-any-role-or-usage): each certificate is validated for the
+    role and key usage it claims itself, not for the slot's role and the usage it is put in."""
     body = ctx.body
     role = body.remote_party_role
     problems: list[str] = []
@@ -287,22 +371,36 @@ def replacement_problems(ctx: Context) -> list[str]:
             problems.append(f"{usage} certificate is not a DER X.509 certificate: {exc}")
             continue
         entity_ids.add(cert_inspect.entity_id(cert))
+        expected_role, expected_usage = _claimed(cert, role, usage) if as_claimed else (role, usage)
         problems += [f"{usage} certificate: {p}" for p in cert_inspect.validate_organisation_certificate(
-            cert, expected_role=role, expected_usage=usage, trust=ctx.trust_anchors, at=ctx.now,
+            cert, expected_role=expected_role, expected_usage=expected_usage, trust=ctx.trust_anchors, at=ctx.now,
             time_checks=body.apply_time_based_cpv_checks)]
     if len(entity_ids) > 1:
         problems.append(f"the two certificates belong to different organisations: {sorted(entity_ids)}")
     return problems
 
 
-def _certificates_rejection(ctx: Context, code: str, rule: str) -> Rejection | None:
-    problems = replacement_problems(ctx)
+def _claimed(cert, role: str, usage: str) -> tuple[str, str]:
+    """(Defect s1sp-accepts-any-role-or-usage.) The role and key usage `cert` claims, where it claims
+    one the validator knows; else the slot's."""
+    roles_by_code = {code: name for name, code in cert_inspect.ORGANISATION_ROLE_CODES.items()}
+    try:
+        role = roles_by_code.get(cert_inspect.role_code(cert), role)
+    except ValueError:
+        pass
+    claimed_usage = cert_inspect.key_usage(cert)
+    return role, claimed_usage if claimed_usage in cert_inspect.USAGES else usage
+
+
+def _certificates_rejection(ctx: Context, code: str, rule: str, *, as_claimed: bool = False) -> Rejection | None:
+    problems = replacement_problems(ctx, as_claimed=as_claimed)
     return Rejection(code, rule, "; ".join(problems)) if problems else None
 
 
 @check("s1sp.replacement_certificates")
 def s1sp_replacement_certificates(ctx: Context) -> Rejection | None:
-    return _certificates_rejection(ctx, codes.S1VE_INVALID_CERTIFICATE, "s1sp.replacement_certificates")
+    return _certificates_rejection(ctx, codes.S1VE_INVALID_CERTIFICATE, "s1sp.replacement_certificates",
+                                   as_claimed=defects.active(ctx.config, "s1sp-accepts-any-role-or-usage"))
 
 
 S1SP_CHECKS = {

@@ -11,8 +11,8 @@ from typing import Callable
 
 from duis import codec, messages
 
-from . import codes, rules
-from .anchor_slots import SlotCertificate, slot_from_pair
+from . import codes, defects, rules
+from .anchor_slots import SlotCertificate, slot_from_pair, slot_owner
 from .inventory import Device
 from .registration import Registration
 from .s1sp_db import create_schema
@@ -31,6 +31,10 @@ class S1SP:
         self._conn = sqlite3.connect(self.db_path, check_same_thread=False)
         self._lock = threading.Lock()
         create_schema(self._conn, "sqlite")
+        # Memory only the defects use (reference/defects.py); empty on the correct path.
+        self._deferred_writes: list[tuple[str, str, dict]] = []        # i0-before-slot-written
+        self._former_owners: dict[tuple[str, str], set[str]] = {}      # s1sp-remembers-previous-owner
+        self._previous_request_id = None                               # outcome-carries-another-request-id
 
     # --- its database ---------------------------------------------------------------------
 
@@ -84,6 +88,9 @@ class S1SP:
         with self._lock, self._conn:
             for table in ("anchor_slot", "device", "registration", "no_certificate"):
                 self._conn.execute(f"DELETE FROM {table}")
+        self._deferred_writes.clear()
+        self._former_owners.clear()
+        self._previous_request_id = None
 
     def close(self) -> None:
         self._conn.close()
@@ -93,19 +100,38 @@ class S1SP:
     def process(self, ctx: rules.Context) -> bytes:
         """Apply the S1SP's checks to a request the DSP accepted; return the final Response
         (before the DSP's outer signature)."""
+        if self.name == "S1SP2" and defects.active(ctx.config, "s1sp2-not-implemented"):
+            ctx.s1sp_implemented = False     # DEFECT: S1SP2's release lacks MP107, whatever it was deployed as
+        if defects.active(ctx.config, "i0-before-slot-written"):
+            # DEFECT: slot writes are queued, and the queue is flushed only after the next answer.
+            earlier, self._deferred_writes = self._deferred_writes, []
+            answer = self._answer(ctx)
+            for device_id, role, slot in earlier:
+                self.put_slot(device_id, role, slot)
+            return answer
+        return self._answer(ctx)
+
+    def _answer(self, ctx: rules.Context) -> bytes:
         request = ctx.request
         device = ctx.device
+        request_id = request.request_id
+        if defects.active(ctx.config, "outcome-carries-another-request-id"):
+            # DEFECT: the answer is stamped from a field still holding the previous request's ID.
+            request_id, self._previous_request_id = self._previous_request_id or request_id, request_id
         ctx.registration = self.registration(device.mpxn)
         if request.srv in ("6.15.1", "6.21"):
             ctx.slot = self.slot(device.device_id, request.body.remote_party_role)
+            if defects.active(ctx.config, "s1sp-remembers-previous-owner"):
+                key = (device.device_id, request.body.remote_party_role)
+                ctx.former_owners = frozenset(self._former_owners.get(key, ()))
         for name in rules.S1SP_CHECKS[request.srv]:
             rejection = rules.run_check(name, ctx)
             if rejection:
                 return codec.encode_s1sp_alert(
-                    request.request_id, device.device_id, self.emit_code(rejection.code), _now(), self.signer,
+                    request_id, device.device_id, self.emit_code(rejection.code), _now(), self.signer,
                     additional_information=f"{self.name} {rejection.rule}: {rejection.reason}"[:1000])
         return codec.encode_smets1_response(
-            request.request_id, device.device_id, request.request_id.originator, request.srv,
+            request_id, device.device_id, request.request_id.originator, request.srv,
             self._execute(ctx), _now(), self.signer)
 
     def _execute(self, ctx: rules.Context):
@@ -121,12 +147,36 @@ class S1SP:
         body = request.body
         new_slot = slot_from_pair(body.replacement.digital_signing, body.replacement.key_agreement,
                                   body.floor_seq)
-        with self._lock, self._conn:
-            self._write_slot(device.device_id, body.remote_party_role, new_slot)
+        if ctx.config.defects:
+            self._execute_as_mistaken(ctx, new_slot)
+        else:
+            with self._lock, self._conn:
+                self._write_slot(device.device_id, body.remote_party_role, new_slot)
         if request.srv == "6.21":
             return messages.RequestHandoverOfDCCControlledDeviceRsp()
         mode = "NetworkOperatorByNetworkOperator" if body.remote_party_role == "NetworkOperator" else "SupplierBySupplier"
         return messages.UpdateSecurityCredentialsKRPRsp(replacement_mode=mode)
+
+
+    def _execute_as_mistaken(self, ctx: rules.Context, new_slot: dict[str, SlotCertificate]) -> None:
+        """The slot write of _execute as an S1SP team might have got it wrong (reference/defects.py)."""
+        request, device, body = ctx.request, ctx.device, ctx.request.body
+        key = (device.device_id, body.remote_party_role)
+        if request.srv == "6.15.1" and defects.active(ctx.config, "s1sp-replaces-digital-signing-only"):
+            # DEFECT: only the certificate that authenticates commands is replaced; key agreement kept.
+            new_slot = {**self.slot(*key), "DigitalSigning": new_slot["DigitalSigning"]}
+        if defects.active(ctx.config, "s1sp-remembers-previous-owner"):
+            # DEFECT: 6.15.1 adds the new owner to the authorised parties and never removes the old one
+            # (6.21, a handover, starts the list again).
+            if request.srv == "6.15.1" and slot_owner(ctx.slot):
+                self._former_owners.setdefault(key, set()).add(slot_owner(ctx.slot))
+            else:
+                self._former_owners.pop(key, None)
+        if defects.active(ctx.config, "i0-before-slot-written"):
+            self._deferred_writes.append((*key, new_slot))     # DEFECT: written after the next answer
+            return
+        with self._lock, self._conn:
+            self._write_slot(device.device_id, body.remote_party_role, new_slot)
 
 
 def _now() -> datetime:

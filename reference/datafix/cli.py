@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--inject-failure", choices=fix.STEPS, metavar="STEP",
                         help="PIT rehearsal: fail the run after STEP (one of %(choices)s) to show it rolls back")
+    parser.add_argument("--defect", dest="defects", action="append", default=None, metavar="NAME",
+                        help="run the script with this deliberate defect (reference/defects.py, component "
+                             "'Data fix'; repeatable), to show the PIT catches it; default: $MP107_REFERENCE_DEFECTS")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -50,6 +53,12 @@ def main(args: argparse.Namespace) -> int:
     if args.inject_failure and not args.run:
         print("datafix: --inject-failure only applies to --run", file=sys.stderr)
         return 2
+    from .. import defects
+    try:
+        switched = defects.Switched(args.defects)
+    except ValueError as exc:
+        print(f"datafix: --defect: {exc}", file=sys.stderr)
+        return 2
 
     try:
         db = connect(args.db, mode="rw" if args.run else "ro")
@@ -58,9 +67,9 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.dry_run:
-            report = fix.dry_run(db, progress=progress)
+            report = fix.dry_run(db, progress=progress, defects=switched.defects)
         elif args.run:
-            report = fix.run(db, progress=progress, fail_after=args.inject_failure)
+            report = fix.run(db, progress=progress, fail_after=args.inject_failure, defects=switched.defects)
         else:
             report = fix.past_run(db, run_id)
     except DatabaseError as exc:

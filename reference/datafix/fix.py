@@ -7,6 +7,9 @@ Three entry points, one per mode:
     past_run(db, run_id) the report of an earlier run, from the audit tables (latest if None)
 
 Each returns a `DatafixReport`. All SQL is in `sql.py`; this module only sequences it.
+
+`defects`: names of deliberate defects (reference/defects.py, "Data fix") to run the script with,
+for the harness's own tests; None takes them from $MP107_REFERENCE_DEFECTS (none if unset).
 """
 from __future__ import annotations
 
@@ -14,8 +17,9 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Iterable
 
+from .. import defects as _defects
 from . import sql
 from .db import Database, DatabaseError
 
@@ -149,22 +153,32 @@ class _Timer:
         return time.perf_counter() - self.t0
 
 
-def _find(db: Database, timer: _Timer) -> tuple[list[CellCount], list[Unfixable], int]:
+def _find(db: Database, timer: _Timer, switched: _defects.Switched, *,
+          after_audit: bool = False) -> tuple[list[CellCount], list[Unfixable], int]:
     tmp = sql.DIALECT[db.dialect]["temp_schema"]
     db.execute(sql.DROP_CANDIDATE.format(temp_schema=tmp))
     db.execute(sql.CREATE_CANDIDATE)
-    found = db.execute(sql.FIND_CANDIDATES, _reason_params()).rowcount
+    find, count = sql.FIND_CANDIDATES, sql.COUNT_BY_CELL
+    if switched.defects:
+        find = sql.find_candidates(
+            every_device=_defects.active(switched, "datafix-touches-correct-devices"),
+            with_audited=after_audit and _defects.active(switched, "datafix-not-idempotent"))
+        if _defects.active(switched, "datafix-report-ignores-cohort"):
+            count = sql.COUNT_BY_TYPE_ONLY
+    found = db.execute(find, _reason_params()).rowcount
     db.execute(sql.ANALYZE_CANDIDATE)
-    cells = _cells(db.query(sql.COUNT_BY_CELL, _reason_params()))
+    cells = _cells(db.query(count, _reason_params()))
     unfixable = [Unfixable(*r) for r in db.query(sql.LIST_UNFIXABLE)]
     fixable = sum(c.fixed for c in cells)
     timer.done("candidates", f"{found:,} found, {fixable:,} fixable")
     return cells, unfixable, found
 
 
-def dry_run(db: Database, *, progress: Progress | None = None) -> DatafixReport:
+def dry_run(db: Database, *, progress: Progress | None = None,
+            defects: Iterable[str] | None = None) -> DatafixReport:
     """Find and count what a run would fix. Reads only: the work table is a temporary table and
     the transaction is rolled back, so the database is unchanged (MP107-R2.3)."""
+    switched = _defects.Switched(defects)
     _check_s1sp(db)
     timer = _Timer(progress)
     started = _now()
@@ -172,7 +186,7 @@ def dry_run(db: Database, *, progress: Progress | None = None) -> DatafixReport:
     try:
         for setting in sql.DIALECT[db.dialect]["settings"]:
             db.execute(setting)
-        cells, unfixable, _ = _find(db, timer)
+        cells, unfixable, _ = _find(db, timer, switched)
         slot_rows = int(db.scalar(sql.COUNT_CHANGES))
         timer.done("count", f"{slot_rows:,} slot rows would change")
     finally:
@@ -182,7 +196,7 @@ def dry_run(db: Database, *, progress: Progress | None = None) -> DatafixReport:
 
 
 def run(db: Database, *, progress: Progress | None = None, fail_after: str | None = None,
-        update_from: bool | None = None) -> DatafixReport:
+        update_from: bool | None = None, defects: Iterable[str] | None = None) -> DatafixReport:
     """Fix every fixable device in one transaction, writing the audit trail; all or nothing.
 
     fail_after: test hook, one of STEPS: raise InjectedFailure after that step (then roll back).
@@ -191,6 +205,7 @@ def run(db: Database, *, progress: Progress | None = None, fail_after: str | Non
     Raises RunFailed (database unchanged) if anything goes wrong after the transaction began."""
     if fail_after is not None and fail_after not in STEPS:
         raise ValueError(f"fail_after must be one of {', '.join(STEPS)}, not {fail_after!r}")
+    switched = _defects.Switched(defects)
     _check_s1sp(db)
     if update_from is None:
         update_from = db.dialect == "postgresql" or sql.sqlite_has_update_from()
@@ -212,19 +227,24 @@ def run(db: Database, *, progress: Progress | None = None, fail_after: str | Non
             db.execute(statement)
         run_id = int(db.scalar(sql.NEXT_RUN_ID))
         db.execute(sql.START_RUN, {"run_id": run_id, "started_at": started, "mode": "run"})
-        cells, unfixable, _ = _find(db, timer)
+        cells, unfixable, _ = _find(db, timer, switched, after_audit=True)
         checkpoint("candidates")
 
-        audited = db.execute(sql.INSERT_AUDIT, {"run_id": run_id, "changed_at": started}).rowcount
-        timer.done("audit", f"{audited:,} audit rows")
-        checkpoint("audit")
+        if _defects.active(switched, "datafix-not-atomic"):
+            audited, updated = _apply_per_device(db, run_id, started, update_from, fail_after, timer)
+        elif _defects.active(switched, "datafix-touches-supplier-slots"):
+            audited, updated = _apply_any_role(db, run_id, started, update_from, checkpoint, timer)
+        else:
+            audited = db.execute(sql.INSERT_AUDIT, {"run_id": run_id, "changed_at": started}).rowcount
+            timer.done("audit", f"{audited:,} audit rows")
+            checkpoint("audit")
 
-        apply = sql.APPLY_CHANGES if update_from else sql.APPLY_CHANGES_PORTABLE
-        updated = db.execute(apply, {"run_id": run_id}).rowcount
-        timer.done("update", f"{updated:,} slot rows updated")
-        if updated != audited:
-            raise RunFailed(f"updated {updated} NetworkOperator rows but audited {audited}: rolled back")
-        checkpoint("update")
+            apply = sql.APPLY_CHANGES if update_from else sql.APPLY_CHANGES_PORTABLE
+            updated = db.execute(apply, {"run_id": run_id}).rowcount
+            timer.done("update", f"{updated:,} slot rows updated")
+            if updated != audited:
+                raise RunFailed(f"updated {updated} NetworkOperator rows but audited {audited}: rolled back")
+            checkpoint("update")
 
         db.execute(sql.INSERT_UNFIXABLE, {"run_id": run_id})
         timer.done("unfixable", f"{len(unfixable):,} devices listed")
@@ -247,6 +267,42 @@ def run(db: Database, *, progress: Progress | None = None, fail_after: str | Non
     report.seconds = timer.total
     report.steps = timer.steps
     return report
+
+
+def _apply_per_device(db: Database, run_id: int, started: str, update_from: bool, fail_after: str | None,
+                      timer: _Timer) -> tuple[int, int]:
+    """(Defect datafix-not-atomic.) Audit and fix one device at a time, committing each: a failure
+    half-way (fail_after "audit" or "update" strikes after half the devices) leaves those fixed."""
+    apply = sql.APPLY_CHANGES_ONE if update_from else sql.APPLY_CHANGES_PORTABLE_ONE
+    devices = [row[0] for row in db.query(sql.DEVICES_TO_FIX)]
+    audited = updated = 0
+    for n, device_id in enumerate(devices):
+        if fail_after in ("audit", "update") and n == len(devices) // 2:
+            raise InjectedFailure(f"injected failure after {n} of {len(devices)} devices (test hook)")
+        params = {"run_id": run_id, "changed_at": started, "device_id": device_id}
+        audited += db.execute(sql.INSERT_AUDIT_ONE, params).rowcount
+        updated += db.execute(apply, params).rowcount
+        db.commit()                      # DEFECT: one transaction per device
+        db.begin(write=True)
+    timer.done("update", f"{updated:,} slot rows updated, device by device")
+    return audited, updated
+
+
+def _apply_any_role(db: Database, run_id: int, started: str, update_from: bool, checkpoint,
+                    timer: _Timer) -> tuple[int, int]:
+    """(Defect datafix-touches-supplier-slots.) The update matches slot rows by device and usage, not
+    by role, so the Supplier rows of each fixed device get the NO's certificates too; its row-count
+    check was relaxed to "at least as many as audited" when the numbers did not match."""
+    audited = db.execute(sql.INSERT_AUDIT, {"run_id": run_id, "changed_at": started}).rowcount
+    timer.done("audit", f"{audited:,} audit rows")
+    checkpoint("audit")
+    apply = sql.APPLY_CHANGES_ANY_ROLE if update_from else sql.APPLY_CHANGES_PORTABLE_ANY_ROLE
+    updated = db.execute(apply, {"run_id": run_id}).rowcount
+    timer.done("update", f"{updated:,} slot rows updated")
+    if updated < audited:
+        raise RunFailed(f"updated {updated} slot rows but audited {audited}: rolled back")
+    checkpoint("update")
+    return audited, updated
 
 
 def past_run(db: Database, run_id: int | None = None) -> DatafixReport:

@@ -225,3 +225,51 @@ S1SP_TABLES = ("device", "anchor_slot", "registration", "no_certificate")
 def audit_ddl(dialect: str) -> list[str]:
     text = AUDIT_DDL.format(blob=DIALECT[dialect]["blob"])
     return [s.strip() for s in text.split(";") if s.strip()]
+
+
+# -- deliberate defects (reference/defects.py) ----------------------------------------------------
+#
+# Each is the correct statement above with one realistic mistake, spelt out as the text it drops or
+# changes, so that the difference is the mistake and nothing else. fix.py picks one only when its
+# defect is switched on.
+
+def _mistake(statement: str, correct: str, mistaken: str) -> str:
+    if correct not in statement:
+        raise AssertionError(f"defect SQL: {correct!r} is not in the statement it spoils")
+    return statement.replace(correct, mistaken)
+
+
+_OWNER_COMPARISON = """
+                AND (r.network_operator_id IS NULL OR s.entity_id <> r.network_operator_id))"""
+
+
+def find_candidates(*, every_device: bool = False, with_audited: bool = False) -> str:
+    """FIND_CANDIDATES, spoilt. every_device (datafix-touches-correct-devices): no comparison with the
+    registered NO, so every SMETS1 meter with a NetworkOperator slot is "found". with_audited
+    (datafix-not-idempotent): a 'resume' that also takes every device an earlier run audited."""
+    statement = FIND_CANDIDATES
+    if every_device:
+        statement = _mistake(statement, _OWNER_COMPARISON, ")")
+    if with_audited:
+        statement = _mistake(statement, "\n  AND EXISTS (SELECT 1 FROM anchor_slot s",
+                             "\n  AND (d.device_id IN (SELECT device_id FROM datafix_audit)"
+                             "\n       OR EXISTS (SELECT 1 FROM anchor_slot s")
+        statement = statement.rstrip() + ")\n"
+    return statement
+
+
+# datafix-touches-supplier-slots: the UPDATE matches slot rows by device and usage, not by role.
+APPLY_CHANGES_ANY_ROLE = _mistake(APPLY_CHANGES, "\n  AND s.remote_party_role = 'NetworkOperator'", "")
+APPLY_CHANGES_PORTABLE_ANY_ROLE = _mistake(APPLY_CHANGES_PORTABLE,
+                                           "WHERE remote_party_role = 'NetworkOperator'\n  AND EXISTS", "WHERE EXISTS")
+
+# datafix-report-ignores-cohort: counted by device type only, under the database's "own" cohort.
+COUNT_BY_TYPE_ONLY = _mistake(_mistake(COUNT_BY_CELL, "SELECT cohort, device_type,",
+                                       "SELECT (SELECT min(cohort) FROM device), device_type,"),
+                              "GROUP BY cohort, device_type", "GROUP BY device_type")
+
+# datafix-not-atomic: the change set of one device at a time (committed one by one in fix.py).
+DEVICES_TO_FIX = "SELECT device_id FROM datafix_candidate WHERE reason IS NULL ORDER BY device_id"
+INSERT_AUDIT_ONE = INSERT_AUDIT.rstrip() + "\n  AND c.device_id = :device_id\n"
+APPLY_CHANGES_ONE = APPLY_CHANGES.rstrip() + "\n  AND c.device_id = :device_id\n"
+APPLY_CHANGES_PORTABLE_ONE = APPLY_CHANGES_PORTABLE.rstrip() + "\n  AND anchor_slot.device_id = :device_id\n"

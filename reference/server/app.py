@@ -27,7 +27,8 @@ Only when created with `test_support=True`, under /test-support/v1 (JSON in and 
                                database; answers {"report": {...}, "fixed": [device IDs changed]}
     PUT  /switch               {"on": true|false}             the DSP feature switch
     PUT  /s1sps/{S1SP}/implemented  {"implemented": true|false}
-    GET  /state                switch, implemented flags, cohorts, callbacks, delivery counts
+    GET  /state                switch, implemented flags, cohorts, broken rules, active defects
+                               (reference/defects.py), callbacks, delivery counts
     POST /reset                back to the start state (the --load data, the start switch and flags)
     GET  /dsp-certificate      the DSP's response-signing certificate (PEM)
     GET  /s1sps/{S1SP}/certificate   that S1SP's signing certificate (PEM)

@@ -2,6 +2,7 @@
 
     python -m reference serve --port 8800 [--host 127.0.0.1] [--test-support]
         [--s1sp-not-implemented S1SP2 ...] [--switch on|off] [--load FILE] [--duis-xsd DIR]
+        [--break RULE ...] [--defect NAME ...]
         [--dsp-certificate-out FILE] [--data-dir DIR] [--access-log]
         [--dsp-key FILE --dsp-certificate FILE] [--max-request-bytes N] [--oversize 400|413-empty]
         [--callbacks registration|501] [--code-table FILE] [--run-datafix-at-start]
@@ -15,6 +16,8 @@ port rewrite the DCC's data: keep it on loopback). With --port 0 the system pick
 Once it accepts connections it prints one line to stdout:
 
     mp107-reference: serving Target Interface v1 at http://127.0.0.1:PORT (test support on)
+
+(with `; defects: NAME, ...` inside the brackets when --defect switched any on)
 
 which is what scripts (and `pytest --target serve`) wait for. Ctrl-C or SIGTERM stops it.
 """
@@ -52,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--break", dest="broken", action="append", default=[], metavar="RULE",
                         help="serve with this rule of reference/rules.py deliberately broken (repeatable), to show "
                              "that the suite's verdict fails where it must")
+    parser.add_argument("--defect", dest="defects", action="append", default=[], metavar="NAME",
+                        help="serve with this realistic defect of reference/defects.py switched on (repeatable): a "
+                             "mistake a DSP, S1SP or data-fix team could make, to show the suite catches it")
     parser.add_argument("--load", type=Path, metavar="FILE",
                         help="JSON file in the test-support 'load' shape (users, trust_anchors, devices, registrations, "
                              "anchor_slots, no_certificates) loaded at start (with or without --test-support) and "
@@ -108,7 +114,7 @@ def main(args: argparse.Namespace) -> int:
 
     from duis import errors, schema
     try:
-        schema.validator()        # compile the DUIS schema now (about a second), not on the first request
+        schema.validator()        # compile the DUIS schema now (libxml2: some 25 ms), not on the first request
     except errors.DuisConfigError as exc:
         print(f"python -m reference serve: {exc}", file=sys.stderr)
         return 2
@@ -135,8 +141,15 @@ def main(args: argparse.Namespace) -> int:
         print(f"python -m reference serve: --break {unknown[0]}: no such rule; the rules are {all_rule_names()}",
               file=sys.stderr)
         return 2
+    from ..defects import all_defect_names, unknown as unknown_defects
+    unknown = unknown_defects(args.defects)
+    if unknown:
+        print(f"{PROG}: --defect {unknown[0]}: no such defect; the defects are {all_defect_names()}",
+              file=sys.stderr)
+        return 2
     config = ReferenceConfig(mp107_switch=args.switch == "on", broken=frozenset(args.broken),
-                             s1sp_implemented={s: s not in args.s1sp_not_implemented for s in S1SPS})
+                             s1sp_implemented={s: s not in args.s1sp_not_implemented for s in S1SPS},
+                             defects=frozenset(args.defects))
     dcc = ReferenceDCC(config, data_dir=args.data_dir, dsp_signer=dsp_signer, code_table=code_table)
     try:
         if args.dsp_certificate_out:
@@ -160,6 +173,10 @@ def main(args: argparse.Namespace) -> int:
             notes.append(f"oversize {args.oversize} over {args.max_request_bytes} bytes")
         if code_table:
             notes.append(f"{len(code_table)} codes mapped")
+        if config.broken:
+            notes.append(f"broken: {', '.join(sorted(config.broken))}")
+        if config.defects:
+            notes.append(f"defects: {', '.join(sorted(config.defects))}")
         server = _Server(uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
                                         access_log=args.access_log, timeout_graceful_shutdown=3),
                          note="; ".join(notes))
