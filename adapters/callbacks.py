@@ -1,17 +1,38 @@
 """The harness's callback receiver: where a target POSTs final outcomes (SPEC §5).
 
-A small threaded HTTP server (stdlib) on a loopback ephemeral port by default. Each POST body
-must be a DUIS `Response`; it is kept by its RequestID (read from the Response itself: a response
-correlates to its request by RequestID alone) and whoever waits for that RequestID is woken.
-Bodies that are not a readable Response are answered 400 and remembered, so that an outcome that
-never arrives can say what came instead. Signatures are checked later, by the target adapter.
+A small threaded HTTP server (stdlib) on a loopback ephemeral port by default. Anyone who can reach
+it can POST to it, so nothing it receives is trusted:
+
+- a POST must declare its length (`Content-Length`, digits only, at most `MAX_BODY`); a missing,
+  doubled, negative, non-numeric or too large one, or a chunked body, is refused (411/400/413)
+  before a byte of the body is read, and never more than the declared length is read;
+- every connection has a per-read socket timeout and an overall deadline (request line, headers
+  and body together): a client that stalls or drips is dropped;
+- each body must be a DUIS `Response`; its RequestID is read from the Response itself (a response
+  correlates to its request by RequestID alone). Bodies that are not a readable Response are
+  answered 400 and remembered in `refused`, so that an outcome that never arrives can say what
+  came instead;
+- the **first verified** outcome for a RequestID wins. "Verified" is what the `verify` callable
+  says (the target adapter passes one that checks the DSP's signature with the same certificate it
+  uses for every other answer); without one, the first readable Response wins. Anything else that
+  arrives for that RequestID, before or after, that does not verify, or that comes after the
+  verified one, is kept as evidence (`evidence(request_id)`, bounded) and never replaces it.
+  Answers: 204 accepted (or a byte-identical re-delivery of the accepted one), 403 does not verify,
+  409 another outcome after the verified one.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
+import re
+import socket
 import threading
-from collections import deque
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
 
 from duis import codec, errors
 
@@ -19,22 +40,92 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 4 * 1024 * 1024
 PATH = "/outcomes"
+READ_TIMEOUT = 10.0
+"""seconds a connection may stay silent (each socket read)"""
+REQUEST_DEADLINE = 30.0
+"""seconds for a whole request: request line, headers and body"""
+EVIDENCE_PER_REQUEST = 8
+"""outcomes kept as evidence per RequestID (the oldest go first)"""
+EVIDENCE_REQUESTS = 256
+"""RequestIDs with evidence kept (the oldest go first)"""
+EVIDENCE_BODY_BYTES = 16 * 1024
+"""bytes of each evidence body kept (its full size is recorded)"""
+PENDING_BYTES = 64 * 1024 * 1024
+"""bytes of verified outcomes held until awaited; beyond it, new ones are refused (503)"""
+SETTLED_REQUESTS = 100_000
+"""RequestIDs whose verified outcome is remembered after it was taken (the oldest are forgotten)"""
+_DIGITS = re.compile(r"[0-9]{1,20}")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Something POSTed for a RequestID that was not taken as its outcome."""
+    request_id: str
+    reason: str
+    body: bytes
+    """its first EVIDENCE_BODY_BYTES bytes"""
+    size: int
+    sender: str
+    at: float
+    """time.time() when it arrived"""
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket read with a per-read timeout and an overall deadline: each read waits at most
+    min(per_read, what is left), so neither a silent nor a dripping client holds the thread."""
+
+    def __init__(self, sock: socket.socket, per_read: float, deadline: float, seconds: float) -> None:
+        self._sock, self._per_read, self._deadline, self._seconds = sock, per_read, deadline, seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no complete request within {self._seconds:g} s")
+        self._sock.settimeout(min(self._per_read, left))
+        try:
+            return self._sock.recv_into(buffer)
+        except TimeoutError:
+            if self._deadline - time.monotonic() <= 0:
+                raise TimeoutError(f"no complete request within {self._seconds:g} s") from None
+            raise TimeoutError(f"stalled: nothing for {self._per_read:g} s") from None
 
 
 class CallbackReceiver:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, public_url: str | None = None) -> None:
-        self._outcomes: dict[str, bytes] = {}
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, public_url: str | None = None,
+                 verify: Callable[[bytes], object] | None = None, read_timeout: float = READ_TIMEOUT,
+                 request_deadline: float = REQUEST_DEADLINE) -> None:
+        """`verify(body)` raises a `duis.errors.DuisError` saying why when `body` is not a verified
+        final outcome (it is only called on bodies that are a readable DUIS Response)."""
+        self._verify = verify
+        self._outcomes: dict[str, bytes] = {}                      # verified, not yet taken
+        self._pending_bytes = 0
+        self._settled: OrderedDict[str, str] = OrderedDict()       # RequestID -> sha256 of its verified outcome
+        self._evidence: OrderedDict[str, deque[Evidence]] = OrderedDict()
         self._cond = threading.Condition()
         self.refused: deque[str] = deque(maxlen=20)
         self.received = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = read_timeout          # StreamRequestHandler sets it on the socket (writes too)
+
+            def setup(self) -> None:
+                super().setup()
+                self.rfile.close()          # replaced by one that keeps the deadline
+                self.rfile = io.BufferedReader(_DeadlineReader(
+                    self.connection, read_timeout, time.monotonic() + request_deadline, request_deadline))
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 receiver._handle(self)
 
             def log_message(self, fmt, *args) -> None:   # quiet: the harness's output is the verdicts
                 log.debug("callback receiver: " + fmt, *args)
+
+            def log_error(self, fmt, *args) -> None:     # timeouts, bad request lines: remembered
+                receiver._note(f"from {self.client_address[0]}: " + (fmt % args))
 
         self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
@@ -46,34 +137,106 @@ class CallbackReceiver:
                                         name="callback-receiver", daemon=True)
         self._thread.start()
 
+    # --- receiving ------------------------------------------------------------------------------
+
+    def _note(self, problem: str) -> None:
+        problem = " ".join(problem.split())[:300]
+        self.refused.append(problem)
+        log.warning("callback receiver: %s", problem)
+
+    def _refuse(self, handler: BaseHTTPRequestHandler, status: int, problem: str) -> None:
+        self._note(f"HTTP {status} to {handler.client_address[0]}: {problem}")
+        handler.close_connection = True
+        self._answer(handler, status, problem)
+
+    def _length(self, handler: BaseHTTPRequestHandler) -> int | None:
+        """The declared body length, or None after refusing the request (nothing of the body read)."""
+        if handler.headers.get("Transfer-Encoding") is not None:
+            self._refuse(handler, 411, "expected a Content-Length, got Transfer-Encoding")
+            return None
+        values = handler.headers.get_all("Content-Length") or []
+        if not values:
+            self._refuse(handler, 411, "expected a Content-Length")
+            return None
+        if len(values) > 1 or not _DIGITS.fullmatch(values[0].strip()):
+            self._refuse(handler, 400, f"expected one Content-Length of digits, got {values!r:.80}")
+            return None
+        length = int(values[0].strip())
+        if length > MAX_BODY:
+            self._refuse(handler, 413, f"expected at most {MAX_BODY} bytes, got a Content-Length of {length}")
+            return None
+        return length
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         if handler.path.split("?")[0] != self._path:
-            self._answer(handler, 404, f"POST final outcomes to {self._path}")
+            self._refuse(handler, 404, f"POST final outcomes to {self._path}")
             return
+        length = self._length(handler)
+        if length is None:
+            return
+        sender = handler.client_address[0]
         try:
-            length = int(handler.headers.get("Content-Length", ""))
-        except ValueError:
-            self._answer(handler, 411, "expected a Content-Length")
+            body = _read_exactly(handler.rfile, length)
+        except TimeoutError as exc:
+            self._note(f"from {sender}: dropped a POST after {exc}")
+            handler.close_connection = True
+            try:
+                self._answer(handler, 408, f"dropped: {exc}")
+            except OSError:
+                pass
             return
-        if length > MAX_BODY:
-            self._answer(handler, 413, f"expected at most {MAX_BODY} bytes")
+        if len(body) < length:
+            self._refuse(handler, 400, f"the body ended after {len(body)} of {length} bytes")
             return
-        body = handler.rfile.read(length)
         try:
             request_id = codec.decode_response(body).request_id
             if request_id is None:
                 raise errors.DuisValueError("the Response carries no RequestID")
-        except errors.DuisError as exc:
-            problem = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:300]
-            self.refused.append(problem)
-            log.warning("callback receiver refused a body from %s: %s", handler.client_address[0], problem)
-            self._answer(handler, 400, f"expected a DUIS Response, got {problem}")
+        except Exception as exc:    # noqa: BLE001 - hostile input must never take the handler down
+            self._refuse(handler, 400, f"expected a DUIS Response, got {type(exc).__name__}: {exc}")
             return
+        rid = str(request_id)
+        problem = None
+        if self._verify is not None:
+            try:
+                self._verify(body)
+            except Exception as exc:    # noqa: BLE001 - a DuisError saying why, or anything else: not verified
+                text = " ".join(str(exc).split())[:300]
+                problem = text if isinstance(exc, errors.DuisError) and text else f"{type(exc).__name__}: {text}"
+        status, text = self._file(rid, body, problem, sender)
+        if status >= 400:
+            self._note(f"HTTP {status} to {sender} for {rid}: {text}")
+        self._answer(handler, status, text)
+
+    def _file(self, rid: str, body: bytes, problem: str | None, sender: str) -> tuple[int, str | None]:
+        """Take `body` as the outcome for `rid` if it is the first verified one; else keep it as evidence."""
+        digest = hashlib.sha256(body).hexdigest()
         with self._cond:
-            self._outcomes[str(request_id)] = body
-            self.received += 1
-            self._cond.notify_all()
-        self._answer(handler, 204, None)
+            settled = self._settled.get(rid)
+            if problem is not None:
+                reason = problem
+                status = 403
+            elif settled is None:
+                if self._pending_bytes + len(body) > PENDING_BYTES:
+                    return 503, f"{self._pending_bytes} bytes of outcomes are waiting to be taken; try later"
+                self._settled[rid] = digest
+                if len(self._settled) > SETTLED_REQUESTS:
+                    self._settled.popitem(last=False)
+                self._outcomes[rid] = body
+                self._pending_bytes += len(body)
+                self.received += 1
+                self._cond.notify_all()
+                return 204, None
+            elif settled == digest:
+                reason, status = "arrived after the verified outcome (a byte-identical re-delivery)", 204
+            else:
+                reason, status = "arrived after the verified outcome, and differs from it (the first is kept)", 409
+            kept = self._evidence.pop(rid, None) or deque(maxlen=EVIDENCE_PER_REQUEST)
+            kept.append(Evidence(rid, reason, body[:EVIDENCE_BODY_BYTES], len(body), sender, time.time()))
+            self._evidence[rid] = kept                      # most recent last
+            while len(self._evidence) > EVIDENCE_REQUESTS:
+                self._evidence.popitem(last=False)
+        return status, (None if status == 204 else f"not taken as the outcome for {rid}: {reason}")
 
     @staticmethod
     def _answer(handler: BaseHTTPRequestHandler, status: int, text: str | None) -> None:
@@ -86,16 +249,38 @@ class CallbackReceiver:
         if data:
             handler.wfile.write(data)
 
+    # --- for the target adapter -----------------------------------------------------------------
+
     def wait(self, request_id: str, timeout: float) -> bytes | None:
-        """The outcome for `request_id` (taken: each is handed out once), waiting at most `timeout` s."""
+        """The verified outcome for `request_id` (taken: each is handed out once), waiting at most `timeout` s."""
         with self._cond:
             self._cond.wait_for(lambda: request_id in self._outcomes, timeout=max(0.0, timeout))
-            return self._outcomes.pop(request_id, None)
+            body = self._outcomes.pop(request_id, None)
+            if body is not None:
+                self._pending_bytes -= len(body)
+            return body
+
+    def evidence(self, request_id: str) -> list[Evidence]:
+        """What came for `request_id` and was not taken as its outcome, oldest first (bounded)."""
+        with self._cond:
+            return list(self._evidence.get(request_id, ()))
 
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def _read_exactly(rfile, length: int) -> bytes:
+    """Up to `length` bytes (fewer only if the sender closed); never more."""
+    parts, left = [], length
+    while left > 0:
+        chunk = rfile.read1(min(left, 65536))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    return b"".join(parts)
 
 
 def _path_of(url: str) -> str | None:

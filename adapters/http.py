@@ -3,16 +3,26 @@
 Same seam as LocalTarget: a signed DUIS Request goes in, the DSP's signed Response comes back;
 the final outcome is awaited by RequestID. Over HTTP that means:
 
-- one `requests.Session`, explicit (connect, read) timeouts from the profile on every call;
+- one `requests.Session`, explicit (connect, read) timeouts from the profile on every call, and
+  an overall deadline per exchange (`[timeouts].exchange`: connect, send and the whole answer,
+  whatever the peer does) and a maximum answer size (`MAX_ANSWER_BYTES`): requests' read timeout
+  bounds each socket read only, so a target dripping a byte at a time would otherwise hold the
+  harness for ever. Answers are streamed and read in chunks; when the deadline passes, a watchdog
+  shuts the exchange's socket down, and an answer over the size is cut off unread. Either is a
+  `TargetFault`; the connection is never reused;
 - a Service Request is POSTed exactly once: no retry adapter, no redirects. A timeout or a lost
   connection is a `TargetFault`, never a second submission;
 - final outcomes are pushed to the harness's callback receiver (adapters/callbacks.py), which is
   registered for each sender with PUT /api/v1/users/{UserID}/callback before its first request;
   GET /api/v1/responses/{RequestID} is polled as the fallback (from the start in "poll" mode),
   until the outcome timeout;
-- every answer is decoded by the codec and, when the profile gives the DSP certificate (or says
-  "from-test-support"), its signature verified; the target's codes are mapped to the SPEC's
-  through the profile's [codes] table;
+- every answer is decoded by the codec and its signature verified against the DSP certificate
+  (the profile's [target].dsp_certificate, or from test support). Verification is mandatory: a
+  target with neither is refused at start unless pytest was given
+  --insecure-skip-response-verification, which `describe()` (and so the report) then shows. A
+  pushed outcome is verified by the callback receiver as it arrives, with the same certificate: the
+  first verified one per RequestID wins and anything else is kept as evidence (adapters/callbacks.py);
+- the target's codes are mapped to the SPEC's through the profile's [codes] table;
 - anything that stops the harness judging the target (refused connection, timeout, HTTP 5xx or
   another unexpected status, an unparseable or unsigned answer, an outcome that never arrives)
   is a `TargetFault` with a one-line reason naming the RequestID and the URL.
@@ -24,16 +34,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from base64 import b64encode
 from pathlib import Path
 from urllib.parse import quote
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from duis import codec, errors
@@ -52,6 +67,10 @@ SERVICE_REQUEST = "/api/v1/serviceRequest"
 RESPONSES = "/api/v1/responses/"
 TEST_SUPPORT = "/test-support/v1"
 XML = "application/xml"
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+"""the largest answer the harness reads; a larger one is cut off and the target is broken"""
+CHUNK = 64 * 1024
+INSECURE_OPTION = "--insecure-skip-response-verification"
 
 
 def _one_line(text: object, limit: int = 300) -> str:
@@ -62,6 +81,141 @@ def _one_line(text: object, limit: int = 300) -> str:
 def _statuses(ok) -> str:
     classes = sorted({f"{code // 100}xx" for code in ok})
     return " or ".join(map(str, ok)) if len(ok) <= 3 else " or ".join(classes)
+
+
+def _snippet(body: bytes, limit: int = 200) -> str:
+    """The start of a body, on one line, for a reason (never decodes more than needed)."""
+    return _one_line(body[: limit * 4].decode("utf-8", errors="replace"), limit)
+
+
+# --- an overall deadline per exchange ------------------------------------------------------------
+
+_current = threading.local()      # .deadline: the exchange this thread is in, if any
+
+
+class _Deadline:
+    """One exchange's overall deadline. A watchdog timer shuts down the socket of whichever
+    connection the exchange is using when it passes, so a blocked read or write returns whatever
+    the peer does; `finish()` (always, at the end of the exchange) stops it. A connection belongs
+    to the last exchange that used it: a late timer never touches a connection another exchange
+    has taken from the pool since."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._done = False
+        self._conns: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def attach(self, conn) -> None:
+        with self._lock:
+            conn._mp107_deadline = self
+            if conn not in self._conns:
+                self._conns.append(conn)
+            if self.expired:
+                _shut(conn)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for conn in self._conns:
+                if getattr(conn, "_mp107_deadline", None) is self:
+                    _shut(conn)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+
+def _shut(conn) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _attach(conn) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.attach(conn)
+
+
+class _DeadlineConnection:
+    """Mixed into urllib3's connections: each tells the exchange in progress on this thread that it
+    carries it (before connecting, once connected, before each request on a reused connection).
+    A TLS handshake is bounded as a whole by the connect timeout (the ssl module keeps it a deadline)."""
+
+    def connect(self) -> None:
+        _attach(self)
+        super().connect()
+        _attach(self)
+
+    def request(self, *args, **kwargs):
+        _attach(self)
+        return super().request(*args, **kwargs)
+
+
+class _HTTPConnection(_DeadlineConnection, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """No retries, no redirects, and connections the exchange deadline can reach. (A SOCKS proxy's
+    own connection classes are left alone; its exchanges are bounded by the read timeout only.)"""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is urllib3.ProxyManager:
+            manager.pool_classes_by_scheme = dict(_POOLS)
+        return manager
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_answer(answer: requests.Response, limit: int) -> bytes:
+    """The whole body of a streamed answer, at most `limit` bytes (else _TooLarge, nothing more read)."""
+    declared = (answer.headers.get("Content-Length") or "").strip()
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(f"it declares {declared} bytes")
+    parts, size = [], 0
+    while True:
+        chunk = answer.raw.read(CHUNK, decode_content=False)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(f"more than {limit} bytes came")
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _connection_problem(exc: requests.RequestException) -> str:
@@ -81,17 +235,23 @@ def _connection_problem(exc: requests.RequestException) -> str:
 class HttpTarget:
     name = "http"
 
-    def __init__(self, base_url: str, profile: Profile) -> None:
+    def __init__(self, base_url: str, profile: Profile, *, skip_response_verification: bool = False) -> None:
+        """`skip_response_verification` (pytest --insecure-skip-response-verification): drive a target
+        whose DSP certificate is unknown, taking every answer unverified (describe() says so). Without
+        it, a target whose answers cannot be verified is refused at start."""
         self.base_url = base_url.rstrip("/")
         self.profile = profile
         self.name = self.base_url
-        self.timeout = (profile.timeouts.connect, profile.timeouts.read)
+        self.skip_response_verification = skip_response_verification
+        self.exchange_timeout = profile.timeouts.exchange
+        self.timeout = (profile.timeouts.connect, min(profile.timeouts.read, self.exchange_timeout))
         self.session = requests.Session()
-        no_retry = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0,
-                                                 raise_on_redirect=False, raise_on_status=False))
+        no_retry = _DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0,
+                                                      raise_on_redirect=False, raise_on_status=False))
         self.session.mount("http://", no_retry)
         self.session.mount("https://", no_retry)
         self.session.headers["User-Agent"] = "mp107-harness"
+        self.session.headers["Accept-Encoding"] = "identity"     # what comes is what is counted
         self.receiver: CallbackReceiver | None = None
         self._callbacks: dict[str, str] = {}      # User ID -> "registered" or why not
         self.callback_refusal: str | None = None  # the first refusal of callback registration: poll from then on
@@ -102,7 +262,8 @@ class HttpTarget:
             self.capabilities = self._capabilities()
             if profile.callbacks.mode == "push":
                 cb = profile.callbacks
-                self.receiver = CallbackReceiver(cb.listen_host, cb.listen_port, public_url=cb.url)
+                self.receiver = CallbackReceiver(cb.listen_host, cb.listen_port, public_url=cb.url,
+                                                 verify=self._verify_pushed)
         except BaseException:
             self.session.close()
             raise
@@ -113,16 +274,47 @@ class HttpTarget:
         return self.base_url + path
 
     def _call(self, method: str, path: str, *, rid: str | None = None, ok=(200,), **kwargs) -> requests.Response:
-        """One HTTP exchange; anything but an `ok` status is a TargetFault."""
+        """One HTTP exchange, whole answer read, within the exchange deadline and the size limit;
+        anything but an `ok` status is a TargetFault."""
         url = self._url(path)
         who = f"{rid}: " if rid else ""
+        seconds = self.exchange_timeout
+        late = (f"{who}{method} {url}: no complete answer within {seconds:g} s (the connection was closed; "
+                f"the request was not re-sent)")
+        deadline = _Deadline(seconds)
+        _current.deadline = deadline
+        answer = None
         try:
-            answer = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
-        except requests.RequestException as exc:
-            raise TargetFault(f"{who}{method} {url}: {_connection_problem(exc)}") from None
+            try:
+                answer = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, stream=True,
+                                              **kwargs)
+                encoding = (answer.headers.get("Content-Encoding") or "identity").strip().lower()
+                if encoding != "identity":
+                    raise TargetFault(f"{who}{method} {url}: HTTP {answer.status_code} with Content-Encoding "
+                                      f"{_one_line(encoding, 40)}, although the harness asked for identity")
+                body = _read_answer(answer, MAX_ANSWER_BYTES)
+            except _TooLarge as exc:
+                raise TargetFault(f"{who}{method} {url}: answer larger than {MAX_ANSWER_BYTES} bytes ({exc}; "
+                                  f"the connection was closed)") from None
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                if deadline.expired:
+                    raise TargetFault(late) from None
+                if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+                    exc = requests.ReadTimeout(str(exc))
+                raise TargetFault(f"{who}{method} {url}: {_connection_problem(exc)}") from None
+            if deadline.expired:        # an answer without a length, ended by the watchdog: not complete
+                raise TargetFault(late)
+            answer._content, answer._content_consumed = body, True
+        finally:
+            deadline.finish()
+            _current.deadline = None
+            if answer is not None:
+                if not answer._content_consumed:
+                    answer.raw.close()      # cut off: the connection goes, never back to the pool
+                answer.close()
         if answer.status_code not in ok:
             raise TargetFault(f"{who}{method} {url}: HTTP {answer.status_code} "
-                              f"(expected {_statuses(ok)}): {_one_line(answer.text, 200) or 'no body'}")
+                              f"(expected {_statuses(ok)}): {_snippet(answer.content) or 'no body'}")
         return answer
 
     def _json(self, method: str, path: str, body=None, **kwargs):
@@ -131,7 +323,7 @@ class HttpTarget:
             return answer.json()
         except ValueError:
             raise TargetFault(f"{method} {self._url(path)}: expected JSON, got "
-                              f"{_one_line(answer.text, 120) or 'no body'}") from None
+                              f"{_snippet(answer.content, 120) or 'no body'}") from None
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -149,7 +341,22 @@ class HttpTarget:
         return False
 
     def _dsp_certificate(self):
+        """The certificate every answer is verified against. None only when verification was given
+        up on purpose: --insecure-skip-response-verification, or a Profile built in code with
+        dsp_certificate=None (a profile file cannot say that)."""
         wanted = self.profile.dsp_certificate
+        if wanted == AUTO and not self.test_support:
+            if self.skip_response_verification:
+                log.warning("%s: answers are NOT verified (%s): %s gives no [target].dsp_certificate "
+                            "and the target has no test support", self.base_url, INSECURE_OPTION, self.profile.where())
+                return None
+            raise TargetFault(f"{self.base_url}: refused to start: no DSP certificate to verify its answers with "
+                              f"({self.profile.where()} gives no [target].dsp_certificate and the target "
+                              f"has no test support to fetch it from); set [target].dsp_certificate to the DSP's "
+                              f"response-signing certificate, or run with {INSECURE_OPTION} to judge it on "
+                              f"unverified answers")
+        if wanted is None:
+            log.warning("%s: answers are NOT verified: the profile object sets dsp_certificate = None", self.base_url)
         if wanted == FROM_TEST_SUPPORT or (wanted == AUTO and self.test_support):
             if not self.test_support:
                 raise TargetFault(f"the profile {self.profile.where()} takes the DSP certificate from test support, "
@@ -160,7 +367,7 @@ class HttpTarget:
             except ValueError as exc:
                 raise TargetFault(f"GET {self._url(TEST_SUPPORT + '/dsp-certificate')}: expected a certificate "
                                   f"(PEM), got {_one_line(exc, 120)}") from None
-        return None if wanted == AUTO else wanted
+        return wanted
 
     def _capabilities(self) -> frozenset[Capability]:
         if not self.test_support:
@@ -207,7 +414,7 @@ class HttpTarget:
             response = codec.decode_refusal(body, verify_with=self.dsp_certificate)
         except errors.DuisError as exc:
             problem = f"the body is not a usable signed DUIS Response: {type(exc).__name__}: {_one_line(exc, 200)}"
-            return Acknowledgement(request_id, status, body, None, f"HTTP {status}: {_one_line(answer.text, 120)}",
+            return Acknowledgement(request_id, status, body, None, f"HTTP {status}: {_snippet(body, 120)}",
                                    body_problem=problem)
         if not response.has_signature:
             return Acknowledgement(request_id, status, body, None, f"HTTP {status}",
@@ -239,11 +446,18 @@ class HttpTarget:
             else:
                 time.sleep(pause)
         if xml is None:
-            where = f"nothing POSTed to {self.receiver.url}, " if pushed else ""
-            refused = f"; the callback receiver refused: {self.receiver.refused[-1]}" \
-                if self.receiver is not None and self.receiver.refused else ""
-            raise TargetFault(f"{request_id}: no final outcome within {timeout:g} s ({where}GET "
-                              f"{self._url(RESPONSES + quote(request_id, safe=':'))} answered 404 {polls} times){refused}")
+            where = f"no verified outcome POSTed to {self.receiver.url}, " if pushed else ""
+            kept = self.receiver.evidence(request_id) if self.receiver is not None else []
+            if kept:
+                came = (f"; the callback receiver did not take {len(kept)} POSTed for it, the last from "
+                        f"{kept[-1].sender}: it {kept[-1].reason}")
+            elif self.receiver is not None and self.receiver.refused:
+                came = f"; the callback receiver refused: {self.receiver.refused[-1]}"
+            else:
+                came = ""
+            raise TargetFault(_one_line(f"{request_id}: no final outcome within {timeout:g} s ({where}GET "
+                                        f"{self._url(RESPONSES + quote(request_id, safe=':'))} answered 404 {polls} "
+                                        f"times){came}", 600))
         try:
             response = codec.decode_response(xml, verify_with=self.dsp_certificate)
         except errors.SignatureInvalid as exc:
@@ -257,6 +471,18 @@ class HttpTarget:
         if str(response.request_id) != request_id:
             raise TargetFault(f"{request_id}: the final outcome from {source} is for RequestID {response.request_id}")
         return Outcome(request_id, xml, self._mapped(response))
+
+    def _verify_pushed(self, body: bytes) -> None:
+        """The callback receiver's test of a pushed outcome (run as it arrives): a DUIS Response signed
+        by the DSP, checked with the same certificate as every other answer. Raises a DuisError saying
+        why not."""
+        try:
+            response = codec.decode_response(body, verify_with=self.dsp_certificate)
+        except errors.SignatureInvalid as exc:
+            raise errors.SignatureInvalid(f"does not verify against the DSP certificate: {_one_line(exc, 200)}") \
+                from None
+        if not response.has_signature:
+            raise errors.SignatureInvalid("is not signed")
 
     def _poll(self, request_id: str) -> bytes | None:
         answer = self._call("GET", RESPONSES + quote(request_id, safe=":"), rid=request_id, ok=(200, 404))
@@ -289,7 +515,8 @@ class HttpTarget:
             if answer.status_code < 300:
                 self._callbacks[user_id] = "registered"
                 return
-            refusal = f"HTTP {answer.status_code}" + (f": {_one_line(answer.text, 120)}" if answer.text.strip() else " (no body)")
+            refusal = f"HTTP {answer.status_code}" + (f": {_snippet(answer.content, 120)}" if answer.content.strip()
+                                                      else " (no body)")
         self.callback_refusal = refusal
         self._callbacks[user_id] = refusal
         log.warning("PUT %s: %s; callback registration is taken as not offered, outcomes are polled for the rest "
@@ -297,11 +524,17 @@ class HttpTarget:
 
     def describe(self) -> dict:
         cert = self.dsp_certificate
+        if cert is not None:
+            signature = (f"verified against the DSP certificate serial {cert_inspect.serial_hex(cert)} "
+                         f"(sha1 {cert_inspect.sha1_hex(cert)})")
+        elif self.profile.dsp_certificate is None:
+            signature = "NOT verified (the profile sets dsp_certificate = None)"
+        else:
+            signature = f"NOT verified ({INSECURE_OPTION})"
         out = {"target": f"http {self.base_url}", "profile": self.profile.where(),
                "test_support": self.test_support,
                "capabilities": sorted(c.value for c in self.capabilities),
-               "dsp_signature": (f"verified against the DSP certificate serial {cert_inspect.serial_hex(cert)} "
-                                 f"(sha1 {cert_inspect.sha1_hex(cert)})" if cert is not None else "NOT verified"),
+               "dsp_signature": signature,
                "outcomes": (f"polled: callback registration refused ({self.callback_refusal})"
                             if self.callback_refusal is not None else
                             f"pushed to {self.receiver.url}, polled after {self.profile.callbacks.poll_after:g} s"

@@ -51,6 +51,9 @@ class Timeouts:
     """seconds to wait for the synchronous answer (acknowledgement, test-support call)"""
     outcome: float = 10.0
     """seconds to wait for a final outcome (pytest --outcome-timeout overrides)"""
+    exchange: float = 30.0
+    """overall seconds per HTTP exchange, whatever the peer does: connect, send and the whole answer
+    (`read` bounds each socket read only, so a target dripping a byte at a time would never trip it)"""
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,8 @@ class _Reader:
             raise self.fail(key, "a file name (relative to the profile)", value)
         path = (self.dir / value).resolve()
         if not path.is_file():
-            raise self.fail(key, "an existing file", f"{value!r}, which resolves to {path} (no such file)")
+            raise ProfileError(f"{self.path}: {key}: expected an existing file, got {value!r}: no such file "
+                               f"(it resolves to {path})")
         return path
 
     def certificate(self, value, key: str) -> x509.Certificate:
@@ -262,10 +266,11 @@ def load(path: str | Path, *, base_url: str | None = None) -> Profile:
     elif dsp != AUTO:
         dsp = r.certificate(dsp, "[target].dsp_certificate")
 
-    t = r.table(data, "timeouts", {"connect": "", "read": "", "outcome": ""})
+    t = r.table(data, "timeouts", {"connect": "", "read": "", "outcome": "", "exchange": ""})
     timeouts = Timeouts(r.number(t, "connect", "[timeouts]", Timeouts.connect),
                         r.number(t, "read", "[timeouts]", Timeouts.read),
-                        r.number(t, "outcome", "[timeouts]", Timeouts.outcome))
+                        r.number(t, "outcome", "[timeouts]", Timeouts.outcome),
+                        r.number(t, "exchange", "[timeouts]", Timeouts.exchange))
 
     c = r.table(data, "callbacks", {"mode": "", "listen": "", "url": "", "poll_after": "", "poll_interval": ""})
     mode = c.get("mode", "push")
