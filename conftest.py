@@ -40,8 +40,16 @@ def pytest_addoption(parser):
                          "(default: the profile's [timeouts].outcome, else 10)")
     group.addoption("--reference-break", action="append", default=[],
                     help="run the in-process reference with this rule deliberately broken (see reference/rules.py)")
+    group.addoption("--reference-defect", action="append", default=[], metavar="NAME",
+                    help="run the reference (--target local, or served with --target serve) with this realistic "
+                         "defect of reference/defects.py switched on (repeatable); also the data-fix script the "
+                         "PIT (tests/pit) runs in-process")
     group.addoption("--reference-s1sp-not-implemented", action="append", default=[], metavar="S1SP",
                     help="run the in-process reference with this S1SP not having implemented MP107 (repeatable)")
+    group.addoption("--insecure-skip-response-verification", action="store_true", default=False,
+                    help="drive an HTTP target whose DSP certificate is unknown (no [target].dsp_certificate in the "
+                         "profile, no test support to fetch it from), taking every answer and outcome UNVERIFIED; "
+                         "the report says so. Without it such a target is refused")
 
 
 def pytest_configure(config):
@@ -82,6 +90,15 @@ def _configure_target(config):
                                 f"the reference's rules are {rules.all_rule_names()}")
     if spec != "local" and config.getoption("--reference-break"):
         raise pytest.UsageError("--reference-break works on the in-process reference only (--target local)")
+    from reference import defects
+    unknown = defects.unknown(config.getoption("--reference-defect"))
+    if unknown:
+        raise pytest.UsageError(f"--reference-defect: no such defect {unknown}; "
+                                f"the reference's defects are {defects.all_defect_names()}")
+    if spec not in ("local", "serve") and config.getoption("--reference-defect"):
+        raise pytest.UsageError("--reference-defect works on the reference only (--target local or serve)")
+    if config.getoption("--reference-defect"):      # the data-fix script the PIT drives in-process reads it
+        os.environ[defects.ENVIRONMENT] = ",".join(config.getoption("--reference-defect"))
     s1sp = config.getoption("--s1sp")
     if s1sp != "all" and s1sp not in S1SP_NAMES:
         raise pytest.UsageError(f"--s1sp {s1sp}: expected one of {', '.join(S1SP_NAMES)} or 'all'")
@@ -121,7 +138,8 @@ def target(request, profile):
     broken = frozenset(request.config.getoption("--reference-break"))
     not_implemented = set(request.config.getoption("--reference-s1sp-not-implemented"))
     tgt = LocalTarget(config=ReferenceConfig(
-        broken=broken, s1sp_implemented={s: s not in not_implemented for s in S1SPS}))
+        broken=broken, s1sp_implemented={s: s not in not_implemented for s in S1SPS},
+        defects=frozenset(request.config.getoption("--reference-defect"))))
     yield tgt
     tgt.close()
 
@@ -134,12 +152,15 @@ def _http_target(request, spec, profile):
     served = None
     if spec == "serve":
         not_implemented = request.config.getoption("--reference-s1sp-not-implemented")
-        served = ServedReference(*(["--s1sp-not-implemented", *not_implemented] if not_implemented else []))
+        defect_args = [arg for name in request.config.getoption("--reference-defect") for arg in ("--defect", name)]
+        served = ServedReference(*(["--s1sp-not-implemented", *not_implemented] if not_implemented else []),
+                                 *defect_args)
         base_url = served.start()
     else:
         base_url = profile.base_url if spec == "profile" else spec
     try:
-        tgt = HttpTarget(base_url, profile)
+        tgt = HttpTarget(base_url, profile, skip_response_verification=request.config.getoption(
+            "--insecure-skip-response-verification"))
         try:
             yield tgt
         finally:

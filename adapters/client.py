@@ -26,6 +26,11 @@ class OriginatorCounter:
         self._last: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    def last(self, user_id: str) -> int | None:
+        """The last counter handed out for `user_id` in this run (None if none yet)."""
+        with self._lock:
+            return self._last.get(user_id)
+
     def next(self, user_id: str) -> int:
         with self._lock:
             value = max(self._last.get(user_id, 0) + 1, time.time_ns() // 1000)
@@ -63,9 +68,12 @@ class Client:
     def request_id(self, user_id: str, device_id: str) -> RequestID:
         return RequestID(EUI64.parse(user_id), EUI64.parse(device_id), self.counter.next(user_id))
 
-    def build(self, user_id: str, device_id: str, srv: str, body, command_variant: int | None = None) -> messages.ServiceRequest:
-        return messages.ServiceRequest(self.request_id(user_id, device_id),
-                                       command_variant or DEFAULT_CV[srv], srv, body)
+    def build(self, user_id: str, device_id: str, srv: str, body, command_variant: int | None = None,
+              counter: int | None = None) -> messages.ServiceRequest:
+        """`counter`: an explicit OriginatorCounter (MP107-R4.3 sends one lower than the last used)."""
+        request_id = (RequestID(EUI64.parse(user_id), EUI64.parse(device_id), counter) if counter is not None
+                      else self.request_id(user_id, device_id))
+        return messages.ServiceRequest(request_id, command_variant or DEFAULT_CV[srv], srv, body)
 
     def send(self, signer: signing.Signer, request: messages.ServiceRequest, *, description: str = "",
              await_outcome: bool = True) -> Exchange:

@@ -89,3 +89,19 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
     And the final outcome is not I0
     When the registered network operator sends SRV 6.15.1 with the registered network operator's certificates for the NetworkOperator slot
     Then the final outcome is I0
+
+  @MP107-R4.3
+  Scenario: a replayed 6.21 cannot undo the wrong Network Operator's correction
+    Given a commissioned SMETS1 device of S1SP1 supplying electricity
+    And the DSP feature switch is on
+    And the registered supplier has placed the wrong network operator's certificates in the NetworkOperator slot with SRV 6.21
+    And the wrong network operator has placed the registered network operator's certificates in the NetworkOperator slot with SRV 6.15.1
+    When the registered supplier's SRV 6.21 is sent again unchanged
+    Then the DSP rejects it with E1
+    And SRV 6.24.1 from the registered network operator shows the registered network operator's certificates in the NetworkOperator slot
+
+  @MP107-R4.3
+  Scenario: a request whose OriginatorCounter is below one already accepted is refused
+    Given a commissioned SMETS1 device of S1SP2 supplying gas
+    When the registered network operator sends SRV 6.24.1 for the NetworkOperator slot with an OriginatorCounter lower than its last
+    Then the DSP rejects it with E1

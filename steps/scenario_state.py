@@ -20,6 +20,8 @@ class ScenarioState:
     client: Client
     device: DeviceSetup | None = None
     last: Exchange | None = None
+    history: list[Exchange] = field(default_factory=list)
+    """every exchange this scenario recorded, in order"""
     restore: list[Callable[[], None]] = field(default_factory=list)
     device_pool: object = None
     """adapters.profile.DevicePool: the profile's devices, for a target the harness cannot provision"""
@@ -90,7 +92,15 @@ class ScenarioState:
         if not requirements:
             kind = "S1SP" if component in verdicts.S1SPS else component
             fitting = [r for r in self.tags if catalogue.judges(r, kind)]
-            requirements = tuple(r for r in fitting if r not in self.claimed) or tuple(fitting) or self.tags
+            # The scenario's own rules of this component first; else what a set-up step claimed (the
+            # read-back after a 6.21 set-up judges R3.3); else any tag. R1.9 ("each rule holds per S1SP")
+            # goes with whichever rule broke, never alone when a rule of its own is there.
+            own = [r for r in fitting if r not in self.claimed and r != PER_S1SP]
+            claimed = [r for r in sorted(self.claimed) if catalogue.judges(r, kind)]
+            chosen = own or claimed or [r for r in fitting if r != PER_S1SP] or fitting or list(self.tags)
+            if PER_S1SP in fitting and PER_S1SP not in chosen:
+                chosen.append(PER_S1SP)
+            requirements = tuple(chosen)
         step = getattr(self, "current_step", "")
         contradiction = self.contradiction()
         if contradiction:
@@ -126,8 +136,12 @@ class ScenarioState:
     def record(self, exchange: Exchange) -> Exchange:
         """Keep the exchange as the last one and attach it to the Allure step."""
         self.last = exchange
+        self.history.append(exchange)
         attach(exchange)
         return exchange
+
+
+PER_S1SP = "MP107-R1.9"
 
 
 class Violation(AssertionError):

@@ -13,7 +13,7 @@ from smki import TestSMKI
 from mp107.verdicts import DSP
 
 from .scenario_state import explain
-from .service_requests import send
+from .service_requests import send, send_retrieve
 from .vocabulary import OTHER, PARTY, ROLE
 
 SIGNER = "(?:the )?(?P<signer>registered supplier|other supplier|registered network operator|wrong network operator|third network operator)"
@@ -101,3 +101,30 @@ def unknown_user_sends(state, role):
                                  srv.retrieve_security_credentials(role))
     state.record(state.client.send(signing.Signer(xml_cred.key, xml_cred.cert), request,
                                    description="SRV 6.24.1 from a User ID the DCC does not know"))
+
+
+# --- MP107-R4.3: replays and counters that do not rise ----------------------------------------------
+
+@when(parsers.re(rf"{PARTY}'s SRV (?P<srv_name>6\.21|6\.15\.1|6\.24\.1) is sent again unchanged"))
+def replays(state, party, srv_name):
+    """The very bytes of the scenario's earlier request: same signature, same RequestID (a captured request)."""
+    sender = state.party(party).user_id
+    earlier = [e for e in state.history if e.sender == sender and e.description.startswith(f"SRV {srv_name} ")]
+    assert earlier, f"no SRV {srv_name} from the {party} earlier in this scenario to replay"
+    original = earlier[-1]
+    state.changed_slots = True
+    state.record(state.client.send_raw(original.sender, original.request_id, original.request_xml,
+                                       description=f"SRV {srv_name} replayed unchanged ({original.request_id})"))
+
+
+@when(parsers.re(rf"{PARTY} sends SRV 6\.24\.1 for the {ROLE} slot with an OriginatorCounter lower than its last"))
+def sends_lower_counter(state, party, role):
+    sender = state.party(party)
+    accepted = send_retrieve(state, party, role)        # one accepted now: the lower counter is below it
+    state.judge(accepted.ack.code == "I99", DSP, explain(accepted, "I99 for a 6.24.1 with a rising counter"),
+                ("MP107-R3.2",))
+    last = int(accepted.request_id.rsplit(":", 1)[1])
+    request = state.client.build(sender.user_id, state.device.device.device_id, "6.24.1",
+                                 srv.retrieve_security_credentials(role), counter=last - 1)
+    state.record(state.client.send(sender.signer, request,
+                                   description=f"SRV 6.24.1 with OriginatorCounter {last - 1}, below {last}"))

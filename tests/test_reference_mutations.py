@@ -24,6 +24,7 @@ MUTATIONS = {
     "dsp.registration_data": ("MP107-R1.7 or MP107-R1.11 or MP107-R3.2", "not registered_Supplier_still"),
     "dsp.role_access": ("MP107-R1.8", None),
     "dsp.remote_party_role": ("MP107-R1.12", None),
+    "dsp.originator_counter": ("MP107-R4.3", None),
     "dsp.signature": ("MP107-R4.1", None),
     "dsp.known_user": ("MP107-R4.1", "does_not_know"),
     "dsp.command_variant": ("MP107-R4.2", "Command_Variant"),
