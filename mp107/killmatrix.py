@@ -46,6 +46,8 @@ S1SPS = ("S1SP1", "S1SP2", "S1SP3")
 STAGED_ONLY = ("MP107-R1.10", "MP107-R1.11", "MP107-R2.")
 """requirements a foreign target under uit does not stage (switch off, S1SP flags, the harness's data-fix run)"""
 RUN_TIMEOUT = 900
+UNREADABLE_OUTCOME_TIMEOUT = 1.0
+"""seconds to wait for an outcome when the defect loses or spoils them (every wait then runs out)"""
 READY = "mp107-reference: serving Target Interface v1 at "
 CORRECT = "(correct reference)"
 
@@ -60,9 +62,11 @@ class Defect:
 
     @property
     def mode(self) -> str:
+        """foreign where a user could see it from outside (some requirement it breaks is observable
+        on a target without test support), in-process where only a staged state shows it."""
         if self.observable == "pit":
             return "pit"
-        if any(r.startswith(STAGED_ONLY) for r in self.requirements):
+        if all(r.startswith(STAGED_ONLY) for r in self.requirements):
             return "in-process"
         return "foreign"
 
@@ -157,9 +161,12 @@ def _judge_folder(out: Path) -> tuple[list[str], list[str], list[tuple[str, list
     failing = []
     for path in (out / "allure-results").glob("*-result.json"):
         raw = json.loads(path.read_text())
-        if raw.get("status") == "failed":
-            tags = [lab["value"] for lab in raw.get("labels", []) if lab.get("name") == "story"]
-            failing.append((raw.get("name", path.name), tags))
+        if raw.get("status") == "failed":       # what it is tagged with and what its failing step broke
+            labels = raw.get("labels", [])
+            carried = [lab["value"] for lab in labels if lab.get("name") == "story"]
+            carried += [rid for lab in labels if lab.get("name") == "mp107_violated"
+                        for rid in lab["value"].removeprefix("violated:").split()]
+            failing.append((raw.get("name", path.name), carried))
     return comps, reqs, failing, len([f for f in verdict["findings"] if not f["waived_by"]])
 
 
@@ -178,13 +185,15 @@ def run_one(defect: Defect | None, mode: str, workdir: Path) -> Result:
                       note=(proc.stdout.strip().splitlines() or [""])[-1])
     served = None
     try:
+        pytest_args = ["--reference-defect", defect.name] if defect and mode == "in-process" else []
+        if defect and defect.observable == "unreadable":
+            pytest_args += ["--outcome-timeout", str(UNREADABLE_OUTCOME_TIMEOUT)]
         if mode == "foreign":
             served = _Served([*_foreign_serve_args(), *(["--defect", defect.name] if defect else [])], out / "served.log")
             cmd = ["--target", served.url(), "--profile", str(FOREIGN_PROFILE), "--policy", str(UIT)]
-            extra = []
         else:
             cmd = ["--target", "local", "--policy", str(RELEASE)]
-            extra = ["--", "--reference-defect", defect.name] if defect else []
+        extra = ["--", *pytest_args] if pytest_args else []
         proc = subprocess.run([sys.executable, "-m", "mp107", "run", *cmd, "--out", str(out / "run"), "-q", *extra],
                               cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT, stdin=subprocess.DEVNULL)
     finally:
