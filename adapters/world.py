@@ -10,6 +10,7 @@ from typing import Mapping
 from duis import signing
 from duis.types import mpan_with_check_digit
 from smki import Credential, TestSMKI, UserCredentials, remote_party_role_for
+from smki import inspect as cert_inspect
 
 from .fixtures import DeviceFixture, Fixture, NoCertificateFixture, RegistrationFixture, SlotFixture, UserFixture
 
@@ -77,6 +78,12 @@ class Party:
         if org is None:
             raise ValueError(f"{self.label} ({self.user_id}) holds no Organisation certificates")
         return org.der_pair()
+
+    def slot_entries(self) -> dict[str, tuple[str, str]]:
+        """What a 6.24.1 shows for a slot holding this party's certificates: per key usage, the owner's
+        Entity Identifier and the certificate's SHA-1 (ExistingRemotePartyID, ExistingCertificateHash)."""
+        return {usage: (self.user_id, cert_inspect.sha1_hex(der))
+                for usage, der in zip(("DigitalSigning", "KeyAgreement"), self.certificate_pair())}
 
     def __str__(self) -> str:
         return f"{self.label} {self.user_id}"

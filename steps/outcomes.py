@@ -8,7 +8,6 @@ from __future__ import annotations
 from pytest_bdd import parsers, then
 
 from mp107.verdicts import DSP
-from smki import inspect as cert_inspect
 
 from .scenario_state import explain
 from .service_requests import send_retrieve
@@ -69,8 +68,7 @@ def slot_holds(state, exchange, role: str, expected: dict[str, tuple[str, str]])
 
 
 def expected_pair(party) -> dict[str, tuple[str, str]]:
-    return {usage: (party.user_id, cert_inspect.sha1_hex(der))
-            for usage, der in zip(("DigitalSigning", "KeyAgreement"), party.certificate_pair())}
+    return party.slot_entries()
 
 
 @then(parsers.re(rf"SRV 6\.24\.1 from {PARTY} shows {OTHER}'s certificates in the {ROLE} slot"))

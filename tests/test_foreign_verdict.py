@@ -5,8 +5,8 @@ operator), judged through its profile and conformance statement only, under poli
 
 - the correct reference: exit 0, three runs in a row on one live server, the same verdict, every
   not-applicable scenario listed with the statement line that made it so, no device left changed;
-- each known defect (a rule of reference/rules.py broken, `serve --break`): exit 1, with findings
-  only on the component that broke the rule and only for the requirements it breaks;
+- each known defect: exit 1 with findings only on its component - that is the kill matrix
+  (tests/test_kill_matrix.py), which runs every named defect this way;
 - a run of one S1SP says INCOMPLETE; a statement without data-fix evidence gives "Data fix: not tested".
 
 Each run is `mp107 run` in a subprocess against its own served reference."""
@@ -31,26 +31,6 @@ RUN_TIMEOUT = 600          # a hang guard, not a timing assertion
 
 pytestmark = pytest.mark.skipif(not (ROOT.parent / "shared" / "duis" / "schema").is_dir(),
                                 reason="../shared/duis/schema (DUIS Schema V5.4) is absent")
-
-S1SP = ("S1SP1", "S1SP2", "S1SP3")
-
-# defect (a rule broken) -> (components its findings may name, requirements they may name)
-DEFECTS = {
-    "dsp.rdp_exemption.6_2_d": ({"DSP"}, {"MP107-R1.1", "MP107-R1.4", "MP107-R1.9"}),
-    "s1sp.rdp_exemption.6_2_d": (set(S1SP), {"MP107-R1.2", "MP107-R1.4", "MP107-R1.9"}),
-    "s1sp.ownership": (set(S1SP), {"MP107-R1.3", "MP107-R1.6", "MP107-R1.9"}),
-    "dsp.registration_data": ({"DSP"}, {"MP107-R1.7", "MP107-R1.9", "MP107-R3.2", "MP107-R3.3"}),
-    "dsp.role_access": ({"DSP"}, {"MP107-R1.8"}),
-    "dsp.remote_party_role": ({"DSP"}, {"MP107-R1.12", "MP107-R1.9"}),
-    "dsp.signature": ({"DSP"}, {"MP107-R4.1"}),
-    "dsp.command_variant": ({"DSP"}, {"MP107-R4.2"}),
-    "dsp.device_status": ({"DSP"}, {"MP107-R4.2"}),
-    "dsp.device_type": ({"DSP"}, {"MP107-R4.2"}),
-    "dsp.rdp_exemption.smets2_critical": ({"DSP"}, {"MP107-R3.1"}),
-    "s1sp.replacement_certificates": ({"S1SP1"}, {"MP107-R4.2"}),
-    "smets2.ownership": ({"SMETS2 device"}, {"MP107-R3.1"}),
-    "smets2.replacement_certificates": ({"SMETS2 device"}, {"MP107-R3.1", "MP107-R4.2"}),
-}
 
 
 def serve_args(*extra: str) -> list[str]:
@@ -95,33 +75,6 @@ def test_the_correct_reference_is_conformant_three_runs_in_a_row_and_left_as_dec
     assert any("R1.11" in line and 'feature_switch = "on"' in line for line in v["not_applicable"])
     assert "polled: callback registration refused (HTTP 501" in json.loads(
         (tmp_path / "run2" / "run-info.json").read_text())["target"]["outcomes"]
-
-
-@pytest.fixture(scope="module")
-def defect_runs(tmp_path_factory):
-    """Every defect's run, three at a time (each serves its own reference): defect -> (exit, verdict, output)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def one(defect):
-        with ServedReference(*serve_args("--break", defect), test_support=False) as base_url:
-            return run(base_url, tmp_path_factory.mktemp(defect.replace(".", "-")) / "run")
-
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        return dict(zip(sorted(DEFECTS), pool.map(one, sorted(DEFECTS))))
-
-
-@pytest.mark.parametrize("defect", sorted(DEFECTS))
-def test_each_defect_fails_the_gate_on_the_component_and_requirements_it_breaks(defect, defect_runs):
-    components, requirements = DEFECTS[defect]
-    code, v, text = defect_runs[defect]
-    assert code == 1, text
-    failed = [f for f in v["findings"] if f["kind"] == "failed"]
-    assert failed, text
-    assert {f["component"] for f in v["findings"]} <= components, text
-    assert {f["requirement"] for f in v["findings"]} <= requirements, text
-    for name, group in v["groups"].items():
-        if name not in components:
-            assert group["verdict"] != "NOT CONFORMANT", (name, text)
 
 
 def test_a_run_of_one_s1sp_is_incomplete_never_conformant(served, tmp_path):
