@@ -56,6 +56,7 @@ from duis.messages import ServiceResponse
 from smki import inspect as cert_inspect
 
 from .callbacks import CallbackReceiver
+from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture
 from .profile import AUTO, FROM_TEST_SUPPORT, Profile
 from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState
@@ -572,16 +573,10 @@ class HttpTarget:
     def run_datafix(self, s1sp: str, *, dry_run: bool = False):
         """The Requirement 2 data fix on `s1sp`'s database, through the reference's test support.
         Returns (report, IDs of the devices whose slots it changed), as LocalTarget does."""
-        from reference.datafix import CellCount, DatafixReport, Unfixable
         answer = self._json("POST", f"{TEST_SUPPORT}/s1sps/{quote(s1sp)}/datafix", {"dry_run": bool(dry_run)})
         try:
-            r = answer["report"]
-            report = DatafixReport(r["mode"], r["database"], [CellCount(**c) for c in r["cells"]],
-                                   [Unfixable(**u) for u in r["unfixable"]], r["slot_rows"], r.get("run_id"),
-                                   r.get("started_at"), r.get("finished_at"), r.get("seconds"),
-                                   [tuple(step) for step in r.get("steps") or []])
-            return report, set(answer["fixed"])
-        except (KeyError, TypeError) as exc:
+            return DatafixReport.from_dict(answer["report"]), set(answer["fixed"])
+        except (KeyError, TypeError, DatafixReportError) as exc:
             raise TargetFault(f"POST {self._url(TEST_SUPPORT + '/s1sps/' + s1sp + '/datafix')}: expected "
                               f'{{"report": {{...}}, "fixed": [...]}}, got {_one_line(answer, 160)} ({exc!r})') from None
 

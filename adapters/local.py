@@ -8,6 +8,7 @@ from cryptography import x509
 
 from duis import codec, errors
 
+from .datafix import DatafixReport
 from .fixtures import Fixture
 from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState
 
@@ -66,7 +67,8 @@ class LocalTarget:
 
     def run_datafix(self, s1sp: str, *, dry_run: bool = False):
         """Run the data fix on `s1sp`'s own database: (report, IDs of the devices it changed)."""
-        return self.dcc.run_datafix(s1sp, dry_run=dry_run)
+        report, fixed = self.dcc.run_datafix(s1sp, dry_run=dry_run)
+        return DatafixReport.from_dict(report.to_dict()), fixed
 
     def cohort_of(self, s1sp: str) -> str:
         for cohort, name in self.dcc.config.cohorts.items():

@@ -1,7 +1,7 @@
 """Steps of the reference's PIT of its own data-fix script (tests/pit/datafix_pit.feature): an S1SP
 database built from a census, the script run on it, and the evidence. These test the reference
 implementation, not a target: they are not part of the conformance suite under features/ and
-never reach a target's verdict, so they may use `reference` and `adapters.datafix_pit` directly."""
+never reach a target's verdict, so they may use `reference` and `datafix_pit` directly."""
 from __future__ import annotations
 
 from collections import Counter
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from adapters import datafix_pit as pit
+import datafix_pit as pit          # tests/pit/datafix_pit.py (beside this conftest)
 from reference.census import FIA_CENSUS, CensusSpec
 from reference.datafix.scratch import CensusCopies, pg_server_url
 
@@ -40,7 +40,7 @@ class PitState:
 
     def open(self, database: str, spec: CensusSpec) -> None:
         """Choose the database; skip with the reason if it is not available here, or fail where
-        MP107_REQUIRE_PG=1 requires it (adapters.datafix_pit's rule)."""
+        MP107_REQUIRE_PG=1 requires it (datafix_pit's rule)."""
         try:
             pit.check_available(database)
         except pit.DatabaseUnavailable as exc:
