@@ -333,6 +333,13 @@ def test_cli_dry_run_run_report(copies, dialect, capsys):
     assert cli(["datafix", "--db", target, "--report", "1", "--json", "-", "--max-list", "2"]) == 0
     out = capsys.readouterr().out
     assert '"run_id": 1' in out and "... and 8 more" in out
+    # a second run finds nothing left: --report still shows the run that changed something, and lists both
+    assert cli(["datafix", "--db", target, "--run", "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli(["datafix", "--db", target, "--report"]) == 0
+    out = capsys.readouterr().out
+    runs = [line.split() for line in out.split("Runs recorded in this database", 1)[1].splitlines()[1:] if line.strip()]
+    assert [r[0] for r in runs] == ["1", "2"] and runs[0][-1] == "above" and runs[1][-1] == "0"
     copies.discard(url)
 
 

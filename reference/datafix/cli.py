@@ -2,7 +2,8 @@
 
     python -m reference datafix --db URL --dry-run          report what a run would fix; changes nothing
     python -m reference datafix --db URL --run              fix, in one transaction, with the audit trail
-    python -m reference datafix --db URL --report [RUN_ID]  the report of a past run (default: latest)
+    python -m reference datafix --db URL --report [RUN_ID]  the report of a past run (default: the latest
+                                                            that changed something) and the list of runs
 
 Exit codes: 0 done; 1 the run (or dry run) failed and was rolled back, the database is unchanged;
 2 usage or connection error (bad URL, no such database, not an S1SP database, no such run).
@@ -26,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--dry-run", action="store_true", help="find and report; change nothing")
     mode.add_argument("--run", action="store_true", help="fix all fixable devices, all or nothing, with an audit trail")
     mode.add_argument("--report", nargs="?", const="latest", metavar="RUN_ID",
-                      help="print the report of a past run (default: the latest)")
+                      help="print the report of a past run (default: the latest that changed something) "
+                           "and list every run recorded")
     parser.add_argument("--json", metavar="PATH", help="also write the report as JSON to PATH ('-' for stdout)")
     parser.add_argument("--max-list", type=int, default=None, metavar="N",
                         help="list at most N unfixable devices in the text report (default: all)")
@@ -86,6 +88,8 @@ def main(args: argparse.Namespace) -> int:
         db.close()
 
     print(format_report(report, max_unfixable=args.max_list))
+    if args.report is not None:
+        print(_past_runs(args.db, report.run_id))
     if args.json:
         if args.json == "-":
             print(report.to_json())
@@ -93,6 +97,17 @@ def main(args: argparse.Namespace) -> int:
             with open(args.json, "w", encoding="utf-8") as fh:
                 fh.write(report.to_json() + "\n")
     return 0
+
+
+def _past_runs(url: str, shown: int | None) -> str:
+    """Every run recorded in the database, the one shown marked."""
+    with connect(url, mode="ro") as db:
+        runs = fix.list_runs(db)
+    lines = ["", "Runs recorded in this database (run id, started, finished, mode, devices changed):"]
+    for run_id, started, finished, mode, changed in runs:
+        mark = "  <- shown above" if run_id == shown else ""
+        lines.append(f"  {run_id:>4}  {started}  {finished or 'not finished'}  {mode:8} {changed:>9,}{mark}")
+    return "\n".join(lines)
 
 
 def _pg_error() -> type:

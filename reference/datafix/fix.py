@@ -305,13 +305,22 @@ def _apply_any_role(db: Database, run_id: int, started: str, update_from: bool, 
     return audited, updated
 
 
+def list_runs(db: Database) -> list[tuple[int, str, str | None, str, int]]:
+    """Every recorded run: (run id, started, finished or None, mode, devices changed)."""
+    if not db.table_exists("datafix_run"):
+        return []
+    return [(int(r[0]), r[1], r[2], r[3], int(r[4])) for r in db.query(sql.LIST_RUNS)]
+
+
 def past_run(db: Database, run_id: int | None = None) -> DatafixReport:
     """The report of an earlier run, read back from datafix_run, datafix_audit and
-    datafix_unfixable (the latest finished run if run_id is None)."""
+    datafix_unfixable (if run_id is None: the latest finished run that changed something, else
+    the latest finished run: a later run that found nothing left to fix does not hide the one
+    that fixed the devices)."""
     if not db.table_exists("datafix_run"):
         raise DatabaseError(f"no data fix has been run on {db.url} (no datafix_run table)")
-    if run_id is None:
-        run_id = db.scalar(sql.LATEST_RUN_ID)
+    if run_id is None:        # the latest run that changed something; else the latest run
+        run_id = db.scalar(sql.LATEST_CHANGING_RUN_ID) or db.scalar(sql.LATEST_RUN_ID)
         if run_id is None:
             raise DatabaseError(f"no data fix run is recorded in {db.url}")
     row = db.query(sql.GET_RUN, {"run_id": int(run_id)})

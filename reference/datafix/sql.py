@@ -208,6 +208,18 @@ ORDER BY cohort, device_type, device_id
 
 LATEST_RUN_ID = "SELECT MAX(run_id) FROM datafix_run WHERE finished_at IS NOT NULL"
 
+LATEST_CHANGING_RUN_ID = """
+SELECT MAX(r.run_id) FROM datafix_run r
+WHERE r.finished_at IS NOT NULL AND EXISTS (SELECT 1 FROM datafix_audit a WHERE a.run_id = r.run_id)
+"""
+"""the latest finished run that changed something (wrote audit rows)"""
+
+LIST_RUNS = """
+SELECT r.run_id, r.started_at, r.finished_at, r.mode,
+       (SELECT count(DISTINCT a.device_id) FROM datafix_audit a WHERE a.run_id = r.run_id)
+FROM datafix_run r ORDER BY r.run_id
+"""
+
 GET_RUN = "SELECT run_id, started_at, finished_at, mode, counts FROM datafix_run WHERE run_id = :run_id"
 
 COUNT_AUDIT = "SELECT count(*), count(DISTINCT device_id) FROM datafix_audit WHERE run_id = :run_id"
