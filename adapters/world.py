@@ -200,3 +200,13 @@ def new_device(cast: Cast, *, fuel: str, smets: int, s1sp: str | None, cohort: s
              SlotFixture(device.device_id, "NetworkOperator", *operator.certificate_pair())]
     return DeviceSetup(device, fuel, registration,
                        Fixture(devices=[device], registrations=[registration], slots=slots))
+
+
+def with_wrong_network_operator(cast: Cast, setup: DeviceSetup) -> DeviceSetup:
+    """The same device with the wrong network operator's certificates in its NetworkOperator slot (as
+    a 6.21 by mistake leaves it): the state the Requirement 2 data fix is for."""
+    wrong = cast.party("wrong network operator", setup.fuel)
+    slots = [SlotFixture(s.device_id, s.remote_party_role, *wrong.certificate_pair())
+             if s.remote_party_role == "NetworkOperator" else s for s in setup.fixture.slots]
+    fixture = Fixture(devices=setup.fixture.devices, registrations=setup.fixture.registrations, slots=slots)
+    return DeviceSetup(setup.device, setup.fuel, setup.registration, fixture)

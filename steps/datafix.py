@@ -4,8 +4,11 @@ its operator applied it and 6.24.1 reads back the devices it lists. The PIT of t
 script is not here: it is a test of the reference (tests/pit/), not evidence about a target."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pytest_bdd import given, parsers, then, when
 
+from adapters.world import new_device, with_wrong_network_operator
 from mp107.verdicts import DATA_FIX
 
 from .outcomes import expected_pair, slot_holds
@@ -40,9 +43,37 @@ def not_changed(state):
                 f"device {device} to be left alone by this run of the data fix; {_summary(state)}")
 
 
+@dataclass(frozen=True)
+class StagedDevice:
+    device_id: str
+    fuel: str
+    s1sp: str
+    device_type: str
+
+
 @given("the DCC's operator has applied the data fix")
 def operator_applied(state):
-    """The statement says so (the preflight made the scenario not applicable otherwise)."""
+    """Stated, not set, where the statement declares it (its fixed and control devices); where the
+    harness can provision devices and run the data fix (test support), it stages the same world: per
+    S1SP and fuel a device left wrong and a correct control device, then the data fix on each S1SP's
+    database, as the operator would. (The preflight found the scenario not applicable otherwise.)"""
+    if state.statement.datafix.applied:
+        state.datafix_devices = (state.statement.datafix.fixed_devices, state.statement.datafix.control_devices)
+        return
+    fixed, control = [], []
+    for s1sp in ("S1SP1", "S1SP2", "S1SP3"):
+        cohort = state.target.cohort_of(s1sp)
+        for fuel in ("electricity", "gas"):
+            for wrong, bucket in ((True, fixed), (False, control)):
+                setup = new_device(state.cast, fuel=fuel, smets=1, s1sp=s1sp, cohort=cohort)
+                if wrong:
+                    setup = with_wrong_network_operator(state.cast, setup)
+                state.target.provision(setup.fixture)
+                d = setup.device
+                state.profile_devices[d.device_id] = StagedDevice(d.device_id, fuel, s1sp, d.device_type)
+                bucket.append(d.device_id)
+        state.target.run_datafix(s1sp)
+    state.datafix_devices = (tuple(fixed), tuple(control))
 
 
 def _read_back(state, device_id: str):
@@ -76,11 +107,11 @@ def _check_devices(state, ids, roles: tuple[str, ...], what: str) -> None:
 @then(parsers.re(r"SRV 6\.24\.1 shows the registered network operator's certificates in the NetworkOperator slot "
                  r"of every device the statement lists as fixed"))
 def statement_fixed_devices(state):
-    _check_devices(state, state.statement.datafix.fixed_devices, ("NetworkOperator",),
+    _check_devices(state, state.datafix_devices[0], ("NetworkOperator",),
                    "every device the statement lists as fixed to hold its registered NO's certificates")
 
 
 @then("SRV 6.24.1 shows the declared certificates in both slots of every control device the statement lists")
 def statement_control_devices(state):
-    _check_devices(state, state.statement.datafix.control_devices, ("Supplier", "NetworkOperator"),
+    _check_devices(state, state.datafix_devices[1], ("Supplier", "NetworkOperator"),
                    "every control device to hold the declared certificates in both slots")

@@ -73,6 +73,8 @@ def check(state, scenario, tags: list[str]) -> None:
             not_applicable(f"the harness cannot run the data fix on this target: [statement.datafix] runnable = "
                            f"false ({statement.source})")
         if _DATAFIX_APPLIED.fullmatch(text):
+            if state.can(Capability.PROVISION) and state.can(Capability.DATAFIX) and not statement.datafix.applied:
+                continue                # the harness stages it (steps/datafix.py)
             if not statement.datafix.applied:
                 not_applicable(f"the statement does not declare the data fix applied: [statement.datafix] applied = "
                                f"false ({statement.source})")

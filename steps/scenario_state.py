@@ -42,10 +42,10 @@ class ScenarioState:
     changed_slots: bool = False
     """a request of this scenario may have changed a slot (the postamble then restores a pool device)"""
     # Requirement 2 (data fix) scenarios
-    pit_spec: tuple | None = None
-    pit_db: object = None
     datafix_report: object = None
     datafix_fixed: set = field(default_factory=set)
+    datafix_devices: tuple = ((), ())
+    """(devices the data fix was to fix, control devices): the statement's, or those the harness staged"""
 
     def __repr__(self) -> str:
         # Allure records step arguments by repr: keep it to what identifies the scenario's subject.
