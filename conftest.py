@@ -15,6 +15,7 @@ from steps.scenario_state import ScenarioState
 
 pytest_plugins = [
     "steps.devices", "steps.switches", "steps.service_requests", "steps.outcomes", "steps.security_input", "steps.datafix",
+    "steps.interface",         # MP107-R4.4 (Target Interface v1.1); signs an HTTP target's callback and poll calls
     "reports.pytest_plugin",   # run-info for `mp107 run`; Allure environment.properties with --alluredir
 ]
 

@@ -16,6 +16,12 @@ the final outcome is awaited by RequestID. Over HTTP that means:
   registered for each sender with PUT /api/v1/users/{UserID}/callback before its first request;
   GET /api/v1/responses/{RequestID} is polled as the fallback (from the start in "poll" mode),
   until the outcome timeout;
+- Target Interface v1.1: those calls carry an HTTP Message Signature (RFC 9421,
+  adapters/message_signatures.py) by the user's XML-signing key (`register_signer`; the suite
+  registers every party's before its first scenario, steps/interface.py): the callback
+  registration as the sender, the poll as the request's Business Originator. A target that does
+  not check them ignores them. A 401 or 403 to one user's registration stops only that user's
+  pushes (its outcomes are polled); any other refusal means the target offers none (poll all);
 - every answer is decoded by the codec and its signature verified against the DSP certificate
   (the profile's [target].dsp_certificate, or from test support). Verification is mandatory: a
   target with neither is refused at start unless pytest was given
@@ -32,6 +38,7 @@ the final outcome is awaited by RequestID. Over HTTP that means:
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import socket
@@ -55,6 +62,7 @@ from duis import codec, errors
 from duis.messages import ServiceResponse
 from smki import inspect as cert_inspect
 
+from . import message_signatures
 from .callbacks import CallbackReceiver
 from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture
@@ -255,6 +263,7 @@ class HttpTarget:
         self.session.headers["Accept-Encoding"] = "identity"     # what comes is what is counted
         self.receiver: CallbackReceiver | None = None
         self._callbacks: dict[str, str] = {}      # User ID -> "registered" or why not
+        self._keys: dict[str, object] = {}        # User ID -> its XML-signing private key (v1.1 signatures)
         self.callback_refusal: str | None = None  # the first refusal of callback registration: poll from then on
         self._cohorts: dict[str, str] | None = dict(profile.cohorts) or None
         try:
@@ -430,7 +439,8 @@ class HttpTarget:
         deadline = time.monotonic() + timeout
         cb = self.profile.callbacks
         xml, source, polls = None, None, 0
-        pushed = self.receiver is not None and self.callback_refusal is None
+        pushed = (self.receiver is not None and self.callback_refusal is None
+                  and self._callbacks.get(request_id.split(":")[0], "registered") == "registered")
         if pushed:
             xml = self.receiver.wait(request_id, min(cb.poll_after, timeout))
             source = f"the callback to {self.receiver.url}"
@@ -486,7 +496,9 @@ class HttpTarget:
             raise errors.SignatureInvalid("is not signed")
 
     def _poll(self, request_id: str) -> bytes | None:
-        answer = self._call("GET", RESPONSES + quote(request_id, safe=":"), rid=request_id, ok=(200, 404))
+        path = responses_path(request_id)
+        answer = self._call("GET", path, rid=request_id, ok=(200, 404),
+                            headers=self._signature("GET", path, request_id.split(":")[0], None))
         return answer.content if answer.status_code == 200 else None
 
     def _mapped(self, response: ServiceResponse) -> ServiceResponse:
@@ -499,7 +511,7 @@ class HttpTarget:
         return dataclasses.replace(response, response_code=self.profile.map_code(response.response_code),
                                    s1sp_alert=alert)
 
-    def _ensure_callback(self, user_id: str, request_id: str) -> None:
+    def _ensure_callback(self, user_id: str, request_id: str | None) -> None:
         """Register the callback receiver for `user_id` once (SPEC §5 delivery). A target that
         refuses is still judged: its outcomes are then polled."""
         if self.receiver is None or user_id in self._callbacks:
@@ -507,9 +519,9 @@ class HttpTarget:
         if self.callback_refusal is not None:     # refused once: the target does not offer it; poll
             self._callbacks[user_id] = self.callback_refusal
             return
-        path = f"/api/v1/users/{quote(user_id)}/callback"
+        path = callback_path(user_id)
         try:
-            answer = self._call("PUT", path, rid=request_id, ok=tuple(range(200, 600)), json={"url": self.receiver.url})
+            answer = self.interface_call("PUT", path, user_id=user_id, body={"url": self.receiver.url}, rid=request_id)
         except TargetFault as exc:
             refusal = f"no answer: {exc}"
         else:
@@ -518,10 +530,57 @@ class HttpTarget:
                 return
             refusal = f"HTTP {answer.status_code}" + (f": {_snippet(answer.content, 120)}" if answer.content.strip()
                                                       else " (no body)")
+            if answer.status_code in (401, 403):     # v1.1: not this user (no key, not known): poll its outcomes
+                self._callbacks[user_id] = refusal
+                log.warning("PUT %s: %s; outcomes of %s are polled", self._url(path), refusal, user_id)
+                return
         self.callback_refusal = refusal
         self._callbacks[user_id] = refusal
         log.warning("PUT %s: %s; callback registration is taken as not offered, outcomes are polled for the rest "
                     "of the run", self._url(path), refusal)
+
+    # --- Target Interface v1.1: the signed calls around the service request ---------------------
+
+    def register_signer(self, user_id: str, signer) -> None:
+        """The XML-signing key that signs `user_id`'s callback and responses calls (SPEC §5 v1.1): a
+        duis.signing.Signer, or the EC private key itself. A user without one is sent unsigned."""
+        self._keys[user_id] = getattr(signer, "key", signer)
+
+    def signs_for(self, user_id: str) -> bool:
+        return user_id in self._keys
+
+    def _signature(self, method: str, path: str, user_id: str | None, body: bytes | None) -> dict[str, str]:
+        key = self._keys.get(user_id) if user_id else None
+        if key is None:
+            return {}
+        return message_signatures.signature_headers(method, self._url(path), key=key, key_id=user_id, body=body)
+
+    def interface_call(self, method: str, path: str, *, user_id: str | None, body=None, sign: bool = True,
+                       rid: str | None = None) -> requests.Response:
+        """One call of the v1.1 interface (`callback_path`, `responses_path`) as `user_id`: `body`
+        (JSON-able) sent as JSON, signed with the user's key unless `sign` is false (or no key is
+        registered). Any HTTP status comes back, for the caller to judge; no answer is a TargetFault."""
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        if sign:
+            headers.update(self._signature(method, path, user_id, data))
+        return self._call(method, path, rid=rid, ok=tuple(range(100, 600)), data=data, headers=headers)
+
+    @property
+    def callback_url(self) -> str | None:
+        """The harness's callback receiver, as registered with the target (None in "poll" mode)."""
+        return self.receiver.url if self.receiver is not None else None
+
+    def ensure_callback(self, user_id: str) -> str:
+        """Register the callback receiver for `user_id` now (if not yet): "registered", or why not."""
+        if self.receiver is None:
+            return "no callback receiver (poll mode)"
+        self._ensure_callback(user_id, None)
+        return self._callbacks.get(user_id, "not registered")
+
+    def forget_callback(self, user_id: str) -> None:
+        """Register `user_id`'s callback again before its next request (a scenario may have changed it)."""
+        self._callbacks.pop(user_id, None)
 
     def describe(self) -> dict:
         cert = self.dsp_certificate
@@ -610,6 +669,24 @@ class HttpTarget:
         self.session.close()
 
 
+def callback_path(user_id: str) -> str:
+    return f"/api/v1/users/{quote(user_id)}/callback"
+
+
+def responses_path(request_id: str) -> str:
+    return RESPONSES + quote(request_id, safe=":")
+
+
+def outcome_for(body: bytes, request_id: str) -> bool:
+    """Whether `body` is a DUIS Response for `request_id` (its signature not checked): what a
+    refusal to show someone else's outcome must not be."""
+    try:
+        response = codec.decode_response(body)
+    except (errors.DuisError, ValueError):
+        return False
+    return str(response.request_id) == request_id
+
+
 # --- the reference, served for one run ------------------------------------------------------------
 
 READY_PREFIX = "mp107-reference: serving Target Interface v1 at "   # reference/server/cli.py prints it
@@ -623,8 +700,11 @@ class ServedReference:
     Its output goes to `log_path` (a temporary file unless given), never to a pipe nobody reads."""
 
     def __init__(self, *args: str, test_support: bool = True, log_path: Path | None = None,
-                 startup_timeout: float = 60.0) -> None:
-        self.args = [*(["--test-support"] if test_support else []), *args]
+                 startup_timeout: float = 60.0, callback_allow: tuple[str, ...] = ("127.0.0.1",)) -> None:
+        """`callback_allow`: loopback hosts the served DCC may POST outcomes to (Target Interface
+        v1.1 refuses loopback callback URLs otherwise): the harness's receiver listens on 127.0.0.1."""
+        allow = [arg for host in callback_allow for arg in ("--callback-allow", host)]
+        self.args = [*(["--test-support"] if test_support else []), *args, *allow]
         self.startup_timeout = startup_timeout
         self._own_log = log_path is None
         self.log_path = Path(log_path or tempfile.mkstemp(prefix="mp107-served-", suffix=".log")[1])

@@ -8,6 +8,7 @@ from cryptography import x509
 
 from duis import codec, errors
 
+from . import message_signatures
 from .datafix import DatafixReport
 from .fixtures import Fixture
 from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState
@@ -21,6 +22,8 @@ class LocalTarget:
         from reference.dcc import ReferenceDCC
         self.dcc = dcc or ReferenceDCC(config)
         self._owned = dcc is None
+        self._interface = None          # the reference's HTTP app over this DCC, in-process (Target Interface v1.1)
+        self._keys: dict[str, object] = {}
 
     # --- the seam ---------------------------------------------------------------------------
 
@@ -89,6 +92,69 @@ class LocalTarget:
     def reset(self) -> None:
         self.dcc.reset()
 
+    # --- Target Interface v1.1, in-process (MP107-R4.4; steps/interface.py) ------------------
+
+    base_url = "http://dcc.in-process"
+    callback_url = "http://127.0.0.1:9/mp107-in-process"
+    """a callback URL the in-process app accepts (127.0.0.1 is allowed, as for `pytest --target serve`);
+    nothing is POSTed to it: the in-process app delivers nowhere, outcomes are awaited from the outbox"""
+    callback_refusal = None
+
+    def _app(self):
+        if self._interface is None:
+            import warnings
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from starlette.testclient import TestClient
+            from reference.server import auth, create_app
+            app = create_app(self.dcc, test_support=False, delivery=_NoDelivery(),
+                             interface=auth.Policy(callback_allow=("127.0.0.1",)))
+            self._interface = TestClient(app, base_url=self.base_url)
+            self._interface.__enter__()
+        return self._interface
+
+    def register_signer(self, user_id: str, signer) -> None:
+        self._keys[user_id] = getattr(signer, "key", signer)
+
+    def signs_for(self, user_id: str) -> bool:
+        return user_id in self._keys
+
+    def interface_call(self, method: str, path: str, *, user_id: str | None, body=None, sign: bool = True,
+                       rid: str | None = None):
+        """One v1.1 call through the reference's own HTTP app (Starlette, in-process), signed as
+        HttpTarget signs it. The answer has `status_code` and `content`."""
+        import json
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        key = self._keys.get(user_id) if sign and user_id else None
+        if key is not None:
+            headers.update(message_signatures.signature_headers(method, self.base_url + path, key=key,
+                                                                key_id=user_id, body=data))
+        return self._app().request(method, path, content=data, headers=headers)
+
+    def ensure_callback(self, user_id: str) -> str:
+        from urllib.parse import quote
+        answer = self.interface_call("PUT", f"/api/v1/users/{quote(user_id)}/callback", user_id=user_id,
+                                     body={"url": self.callback_url})
+        return "registered" if answer.status_code < 300 else f"HTTP {answer.status_code}: {answer.text[:120]}"
+
+    def forget_callback(self, user_id: str) -> None:
+        pass                            # the in-process harness awaits outcomes from the outbox, never by callback
+
     def close(self) -> None:
+        if self._interface is not None:
+            self._interface.__exit__(None, None, None)
+            self._interface = None
         if self._owned:
             self.dcc.close()
+
+
+class _NoDelivery:
+    """The in-process app's callback delivery: none (the harness reads the outbox)."""
+    stats = {"delivered": 0, "failed": 0}
+
+    def deliver(self, url: str, request_id: str, response_xml: bytes) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -7,6 +7,7 @@ import logging
 import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
 
 from typing import Mapping
@@ -32,6 +33,14 @@ log = logging.getLogger(__name__)
 
 DSP_USER_ID = "90-B3-D5-1F-30-00-00-02"
 """The DSP's EUI-64, as in DCC Boxed's DSP XML-signing certificate."""
+
+# Reference-defined codes (docs/reference.md) for a request that the DSP accepted (I99) but whose
+# processing raised inside the DCC: the user still gets a signed final answer, never a lost outcome.
+S1VE_FAILED_IN_DCC = "S1VE99"
+"""S1SPAlertCode of the S1SP alert that ends a SMETS1 request whose processing failed inside the DCC."""
+E_FAILED_IN_DCC = "E100"
+"""ResponseCode (one of DUIS Schema V5.4's) of the final Response that ends a SMETS2 request whose
+processing failed inside the DCC (and a SMETS1 one whose S1SP could not even sign its alert)."""
 
 
 class ReferenceDCC:
@@ -142,12 +151,18 @@ class ReferenceDCC:
             self._workers[s1sp.name].submit(self._complete, ctx, s1sp.process)
 
     def _complete(self, ctx: Context, process) -> None:
+        """Run on a worker: `process` the accepted request and file its signed final outcome. Whatever
+        raises in there, the user still gets a signed final answer (MP107-R4.2: never a lost outcome)."""
         rid = str(ctx.request.request_id)
         try:
             outcome = self.sign_response(process(ctx))
-        except Exception:  # never lose an accepted request silently
-            log.exception("processing %s failed", rid)
-            return
+        except Exception as exc:  # a bug in a rule, the S1SP or the signing: answer anyway, and log it
+            log.exception("processing %s failed inside the DCC; answering with a failure outcome", rid)
+            try:
+                outcome = self._failure_outcome(ctx, exc)
+            except Exception:
+                log.exception("could not make a failure outcome for %s either: its outcome is lost", rid)
+                return
         if ctx.device.smets == 1 and self.config.defects:
             answer = safexml.parse(outcome)
             alert = answer.find(".//{*}S1SPAlert") is not None
@@ -159,6 +174,26 @@ class ReferenceDCC:
                 # DEFECT: filed under the RequestID the S1SP wrote in its answer.
                 rid = answer.findtext(f"{{{codec.SR_NS}}}Header/{{{codec.SR_NS}}}RequestID") or rid
         self.outbox.put(ctx.sender.user_id, rid, outcome)
+
+    def _failure_outcome(self, ctx: Context, exc: Exception) -> bytes:
+        """The signed final answer to a request whose processing raised: for SMETS1 an S1SP alert
+        (S1VE_FAILED_IN_DCC) signed by the device's S1SP; for SMETS2, or if the S1SP cannot sign, a
+        Response with E_FAILED_IN_DCC. Both carry the RequestID and say that the request failed inside
+        the DCC (the exception's type only; its detail is in the DCC's log)."""
+        request = ctx.request
+        reason = f"the request failed inside the DCC ({type(exc).__name__}); see the DCC's log"
+        now = datetime.now(timezone.utc)
+        if ctx.device.smets == 1:
+            s1sp = self.s1sp_for(ctx.device)
+            try:
+                return self.sign_response(codec.encode_s1sp_alert(
+                    request.request_id, ctx.device.device_id, self.emit_code(S1VE_FAILED_IN_DCC), now,
+                    s1sp.signer, additional_information=f"{s1sp.name}: {reason}"))
+            except Exception:
+                log.exception("%s could not sign its alert for %s; the DSP answers instead", s1sp.name,
+                              request.request_id)
+        return self.sign_response(codec.encode_acknowledgement(request.request_id, E_FAILED_IN_DCC, request.srv,
+                                                               now, reason=reason))
 
     # --- test support --------------------------------------------------------------------------
 

@@ -361,20 +361,33 @@ def replacement_problems(ctx: Context, *, as_claimed: bool = False) -> list[str]
     role and key usage it claims itself, not for the slot's role and the usage it is put in."""
     body = ctx.body
     role = body.remote_party_role
+    if role not in cert_inspect.ORGANISATION_ROLE_CODES:     # 6.21 may name any DUIS RemotePartyRole
+        return [f"RemotePartyRole {role}: the reference holds Organisation certificates only for the "
+                f"{' and '.join(sorted(cert_inspect.ORGANISATION_ROLE_CODES))} slots"]
     problems: list[str] = []
     entity_ids = set()
     for usage, der in (("DigitalSigning", body.replacement.digital_signing),
                        ("KeyAgreement", body.replacement.key_agreement)):
+        if der is None:         # DUIS lets either be absent; the reference replaces a slot's pair as a whole
+            problems.append(f"{usage} certificate missing: the reference replaces both certificates of a slot")
+            continue
         try:
             cert = x509.load_der_x509_certificate(der)
         except ValueError as exc:
             problems.append(f"{usage} certificate is not a DER X.509 certificate: {exc}")
             continue
-        entity_ids.add(cert_inspect.entity_id(cert))
-        expected_role, expected_usage = _claimed(cert, role, usage) if as_claimed else (role, usage)
-        problems += [f"{usage} certificate: {p}" for p in cert_inspect.validate_organisation_certificate(
-            cert, expected_role=expected_role, expected_usage=expected_usage, trust=ctx.trust_anchors, at=ctx.now,
-            time_checks=body.apply_time_based_cpv_checks)]
+        try:
+            entity_ids.add(cert_inspect.entity_id(cert))
+        except ValueError:
+            pass      # no Entity Identifier: validate_organisation_certificate reports it below (MP107-R4.2)
+        try:
+            expected_role, expected_usage = _claimed(cert, role, usage) if as_claimed else (role, usage)
+            problems += [f"{usage} certificate: {p}" for p in cert_inspect.validate_organisation_certificate(
+                cert, expected_role=expected_role, expected_usage=expected_usage, trust=ctx.trust_anchors,
+                at=ctx.now, time_checks=body.apply_time_based_cpv_checks)]
+        except Exception as exc:  # parsed lazily: e.g. duplicate extensions, a key type cryptography lacks
+            problems.append(f"{usage} certificate cannot be read as an Organisation certificate: "
+                            f"{type(exc).__name__}: {exc}")
     if len(entity_ids) > 1:
         problems.append(f"the two certificates belong to different organisations: {sorted(entity_ids)}")
     return problems

@@ -35,7 +35,8 @@ class Smets2Devices:
         for name in rules.SMETS2_CHECKS[request.srv]:
             rejection = rules.run_check(name, ctx)
             if rejection:
-                return codec.encode_acknowledgement(request.request_id, rejection.code, request.srv, _now())
+                return codec.encode_acknowledgement(request.request_id, rejection.code, request.srv, _now(),
+                                                    reason=f"SMETS2 device {rejection.rule}: {rejection.reason}")
         if request.srv in ("6.15.1", "6.21"):
             body = request.body
             self.put_slot(ctx.device.device_id, body.remote_party_role,

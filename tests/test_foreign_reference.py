@@ -19,6 +19,7 @@ import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
+from adapters import message_signatures
 from adapters import service_requests as srv
 from adapters.client import Client
 from adapters.hostile import OVERSIZE_BYTES, oversized
@@ -115,12 +116,17 @@ def response_code(xml: bytes, dsp_certificate) -> str:
     return root.findtext(f"{SR}Header/{SR}ResponseCode")
 
 
-def await_outcome(base_url: str, request_id: str) -> bytes:
-    """Poll GET /api/v1/responses/{RequestID} until the outcome is there (bounded)."""
+def await_outcome(base_url: str, request_id: str, profile: dict) -> bytes:
+    """Poll GET /api/v1/responses/{RequestID} until the outcome is there (bounded), signed (RFC 9421,
+    Target Interface v1.1) by the request's Business Originator."""
+    sender = request_id.split(":")[0]
+    key = signer_of(profile, sender).key
+    url = f"{base_url}/api/v1/responses/{request_id}"
     deadline = time.monotonic() + OUTCOME_WAIT
     last = None
     while time.monotonic() < deadline:
-        last = requests.get(f"{base_url}/api/v1/responses/{request_id}", timeout=HTTP_TIMEOUT)
+        last = requests.get(url, timeout=HTTP_TIMEOUT,
+                            headers=message_signatures.signature_headers("GET", url, key=key, key_id=sender))
         if last.status_code == 200:
             return last.content
         assert last.status_code == 404, f"GET responses/{request_id}: HTTP {last.status_code} {last.text[:200]}"
@@ -193,7 +199,7 @@ def test_the_data_fix_ran_at_start(base_url, profile, dsp_certificate, fuel, dev
     answer = post(base_url, xml)
     assert answer.status_code == 200
     assert response_code(answer.content, dsp_certificate) == "I99"
-    outcome = codec.decode_response(await_outcome(base_url, request_id), verify_with=dsp_certificate)
+    outcome = codec.decode_response(await_outcome(base_url, request_id, profile), verify_with=dsp_certificate)
     assert outcome.outcome_code == "I0"
     ds, ka = organisation_der(profile, RNO[fuel])
     assert slot_owners(outcome) == {"DigitalSigning": (RNO[fuel], cert_inspect.sha1_hex(ds).lower()),
@@ -216,7 +222,7 @@ def test_codes_are_the_targets_own(base_url, profile, dsp_certificate):
     request_id, xml = signed_request(profile, WNO["electricity"], device_id, "6.15.1", body)
     answer = post(base_url, xml)
     assert response_code(answer.content, dsp_certificate) == "I99"
-    outcome = codec.decode_response(await_outcome(base_url, request_id), verify_with=dsp_certificate)
+    outcome = codec.decode_response(await_outcome(base_url, request_id, profile), verify_with=dsp_certificate)
     assert outcome.s1sp_alert is not None and outcome.s1sp_alert.code == "S1VE064"
 
 

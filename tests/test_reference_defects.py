@@ -190,6 +190,13 @@ def _replayed_handover(w):
     assert w.client.send_raw(str(request.request_id.originator), rid, captured).final_code == "I0"
     assert w.update(WRONG_NO, setup, REG_NO) == "I0"
     again = w.client.send_raw(str(request.request_id.originator), rid, captured).final_code
+    if again == "I0":
+        # An accepted replay carries the RequestID of the first: its "outcome" is the first one's, already
+        # there, so the S1SP may not have executed the replay yet: wait (bounded) for it to show.
+        import time
+        deadline = time.monotonic() + 10
+        while w.owners(setup)["KeyAgreement"] != WRONG_NO and time.monotonic() < deadline:
+            time.sleep(0.05)
     return again, w.owners(setup)["KeyAgreement"]
 
 

@@ -17,6 +17,15 @@ Always served:
                                              With callbacks="501": HTTP 501, no body, for all three
                                              (outcomes are then only polled).
 
+Target Interface v1.1 (`interface=auth.Policy(...)`; `python -m reference serve` always sets it):
+the four calls above other than serviceRequest need an HTTP Message Signature (RFC 9421) by the
+caller's XML-signing key, keyid = its User ID (reference/server/auth.py); missing, invalid, stale
+or from an unknown user: HTTP 401 (JSON {"error"}). A user may register, read and delete only its
+own callback and read only the outcomes of its own requests (the RequestID's Business Originator):
+else HTTP 403. A callback URL must be http(s) to a public address unless the operator allowed the
+host (`--callback-allow`): else HTTP 400. Without `interface` (create_app's default) the calls are
+Target Interface v1: unauthenticated, any http(s) callback URL.
+
 Only when created with `test_support=True`, under /test-support/v1 (JSON in and out; shapes in
 `test_support.py`; a wrong body is HTTP 400 with {"error", "field", "expected", "body"}):
 
@@ -32,11 +41,22 @@ Only when created with `test_support=True`, under /test-support/v1 (JSON in and 
     POST /reset                back to the start state (the --load data, the start switch and flags)
     GET  /dsp-certificate      the DSP's response-signing certificate (PEM)
     GET  /s1sps/{S1SP}/certificate   that S1SP's signing certificate (PEM)
+
+With `test_support_token`, every /test-support/v1 call needs the header `Authorization: Bearer <token>`:
+HTTP 401 (JSON {"error"}) otherwise, the token compared in constant time. (`python -m reference serve`
+refuses to serve test support on a non-loopback address without one.)
+
+Every request's body must have arrived `body_timeout` seconds (default 10) after the request began:
+else HTTP 408 with no body and `Connection: close` (the connection is closed if an answer had begun),
+so a body that trickles or never comes holds nothing for long (MP107-R4.2: never a hang).
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import hashlib
+import hmac
 import json
 import logging
 import threading
@@ -44,6 +64,7 @@ from datetime import datetime, timezone
 
 from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -51,9 +72,10 @@ from starlette.routing import Mount, Route
 
 from duis import codec
 from duis.errors import DuisValueError
-from duis.types import EUI64
+from duis.types import EUI64, RequestID
 
 from .. import codes
+from . import auth
 from . import test_support as ts
 from .callbacks import CallbackDelivery, is_callback_url
 
@@ -64,6 +86,10 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 it they are refused unread (the DSP's own XML limit is lower, so anything up to here gets the DSP's
 own answer)."""
 MAX_JSON_BYTES = 16 * 1024 * 1024
+BODY_TIMEOUT = 10.0
+"""Default seconds (create_app's `body_timeout`, serve --body-timeout) for a request's whole body to arrive."""
+MAX_INTERFACE_BYTES = 64 * 1024
+"""v1.1: the largest body of a signed callback or responses call (read before the signature is checked)"""
 XML = "application/xml"
 OVERSIZE_ANSWERS = ("400", "413-empty")
 CALLBACK_MODES = ("registration", "501")
@@ -90,12 +116,93 @@ def _pem(cert) -> Response:
     return Response(cert.public_bytes(serialization.Encoding.PEM), media_type="application/x-pem-file")
 
 
+class _BodyTimeout(Exception):
+    pass
+
+
+class _BodyDeadline:
+    """ASGI middleware: a request's whole body must arrive within `seconds` of the request's start (not
+    per read: a body that trickles in a byte at a time is cut off too). When the deadline passes while the
+    app waits for body, the app is stopped and the client gets HTTP 408 with `Connection: close`, or, if
+    an answer has begun, the connection is closed. Once the body is in, nothing is timed."""
+
+    def __init__(self, app, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        body_done = False
+        answered = False
+
+        async def receive_in_time():
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                raise _BodyTimeout() from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        async def send_noting(message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.start":
+                answered = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive_in_time, send_noting)
+        except _BodyTimeout:
+            log.info("%s %s: the request body did not arrive within %g s", scope.get("method"), scope.get("path"),
+                     self.seconds)
+            if not answered:
+                await send({"type": "http.response.start", "status": 408,
+                            "headers": [(b"content-length", b"0"), (b"connection", b"close")]})
+                await send({"type": "http.response.body", "body": b""})
+
+
+class _BearerToken:
+    """ASGI middleware (the test-support mount's): every call needs `Authorization: Bearer <token>`,
+    compared in constant time (digests of equal length); else HTTP 401."""
+
+    def __init__(self, app, token: str) -> None:
+        self.app = app
+        self._digest = hashlib.sha256(token.encode()).digest()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and not self._authorised(scope):
+            answer = JSONResponse({"error": "test support needs the header 'Authorization: Bearer <token>' with the "
+                                            "token this reference was started with"},
+                                  status_code=401, headers={"WWW-Authenticate": 'Bearer realm="mp107-test-support"'})
+            await answer(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _authorised(self, scope) -> bool:
+        given = b""
+        for name, value in scope.get("headers", ()):
+            if name.lower() == b"authorization":
+                scheme, _, credentials = value.strip().partition(b" ")
+                if scheme.lower() == b"bearer":
+                    given = credentials.strip()
+                break
+        return hmac.compare_digest(hashlib.sha256(given).digest(), self._digest)
+
+
 class _Service:
     """The app's state: the DCC, the users' callback URLs, and the start state a reset returns to."""
 
     def __init__(self, dcc, *, test_support: bool, load: dict | None, delivery: CallbackDelivery,
                  max_request_bytes: int = MAX_REQUEST_BYTES, oversize: str = "400",
-                 callbacks: str = "registration", datafix_at_start: bool = False) -> None:
+                 callbacks: str = "registration", datafix_at_start: bool = False,
+                 interface: auth.Policy | None = None) -> None:
         if oversize not in OVERSIZE_ANSWERS:
             raise ValueError(f"oversize: expected one of {list(OVERSIZE_ANSWERS)}, got {oversize!r}")
         if callbacks not in CALLBACK_MODES:
@@ -115,6 +222,8 @@ class _Service:
         self.start_switch = dcc.config.mp107_switch
         self.start_implemented = dict(dcc.config.s1sp_implemented)
         self.callbacks: dict[str, str] = {}
+        self.authenticator = auth.Authenticator(dcc.users, interface) if interface is not None else None
+        self.callback_urls = auth.CallbackURLs(interface.callback_allow) if interface is not None else None
         self._subscribed: set[str] = set()
         self._lock = threading.Lock()
         self._start()
@@ -142,8 +251,27 @@ class _Service:
     def _refusal(self, reason: str) -> bytes:
         return self.dcc.sign_response(codec.encode_refusal(codes.E1, reason, datetime.now(timezone.utc)))
 
+    async def _caller(self, request: Request) -> tuple[str, bytes]:
+        """v1.1: the verified User ID of the caller and the body it sent (auth.Refused if none)."""
+        try:
+            body = await _read_body(request, MAX_INTERFACE_BYTES)
+        except _TooLarge as exc:
+            raise auth.Refused(413, f"the body ({exc.args[0]} bytes) exceeds {MAX_INTERFACE_BYTES} bytes") from None
+        url = auth.request_url(request.scope, request.headers)
+        return self.authenticator.authenticate(request.method, url, request.headers.items(), body), body
+
     async def response(self, request: Request) -> Response:
         request_id = request.path_params["request_id"]
+        if self.authenticator is not None:
+            caller, _ = await self._caller(request)
+            try:
+                originator = str(RequestID.parse(request_id).originator)
+            except DuisValueError:
+                raise auth.Refused(400, f"{request_id!r} is not a RequestID "
+                                        "(BusinessOriginatorID:BusinessTargetID:OriginatorCounter)") from None
+            if originator != caller:
+                raise auth.Refused(403, f"a user may read only the outcomes of its own requests: RequestID "
+                                        f"{request_id} was sent by {originator}, the signature is {caller}'s")
         xml = self.dcc.response(request_id)
         if xml is None:
             return JSONResponse({"error": f"no final outcome for RequestID {request_id} (yet)"}, status_code=404)
@@ -152,11 +280,15 @@ class _Service:
     async def callback(self, request: Request) -> Response:
         if self.callback_mode == "501":      # a DCC without callback registration: outcomes are polled
             return Response(status_code=501)
+        caller, signed_body = (await self._caller(request)) if self.authenticator is not None else (None, None)
         try:
             user_id = str(EUI64.parse(request.path_params["user_id"]))
         except DuisValueError:
             raise ts.BadInput("path UserID", "an EUI-64 like '90-B3-D5-1F-30-01-00-03'",
                               request.path_params["user_id"]) from None
+        if caller is not None and caller != user_id:
+            raise auth.Refused(403, f"a user may register, read and delete only its own callback: the path names "
+                                    f"{user_id}, the signature is {caller}'s")
         if self.dcc.users.get(user_id) is None:
             return JSONResponse({"error": f"unknown User ID {user_id}: the DCC must know the user first"},
                                 status_code=404)
@@ -168,10 +300,19 @@ class _Service:
         if request.method == "DELETE":
             self.callbacks.pop(user_id, None)
             return Response(status_code=204)
-        body = await self._json(request, "callback")
+        if signed_body is None:
+            body = await self._json(request, "callback")
+        else:                                # v1.1: the body was read (and its digest checked) already
+            try:
+                body = json.loads(signed_body)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ts.BadInput("body", f"JSON {ts.SHAPES['callback']}", f"unreadable JSON ({exc})",
+                                  shape="callback") from None
         body = ts.read_object(body, "body", {"url": True}, "callback")
         if not is_callback_url(body["url"]):
             raise ts.BadInput("body.url", "an http:// or https:// URL with a host", body["url"], shape="callback")
+        if self.callback_urls is not None:
+            await run_in_threadpool(self.callback_urls.check, body["url"])     # resolves the host
         self._register(user_id, body["url"])
         return JSONResponse({"user_id": user_id, "url": body["url"]})
 
@@ -294,28 +435,49 @@ async def _bad_input(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.as_json(), status_code=400)
 
 
+async def _refused(request: Request, exc: auth.Refused) -> Response:
+    """v1.1: 401 (who is calling cannot be established; Accept-Signature says what is wanted, RFC
+    9421 §5.1), 403 (not this caller's callback or outcome), 400 (a callback URL not allowed)."""
+    headers = {}
+    if exc.status == 401:
+        covered = '"@method" "@target-uri"' + (' "content-digest"' if request.method == "PUT" else "")
+        headers["Accept-Signature"] = f'mp107=({covered});alg="{auth.ALGORITHM.algorithm_id}";created'
+    return JSONResponse({"error": exc.reason}, status_code=exc.status, headers=headers)
+
+
 def create_app(dcc, *, test_support: bool, load: dict | None = None,
                delivery: CallbackDelivery | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                oversize: str = "400", callbacks: str = "registration",
-               datafix_at_start: bool = False) -> Starlette:
+               datafix_at_start: bool = False, interface: auth.Policy | None = None,
+               body_timeout: float | None = BODY_TIMEOUT, test_support_token: str | None = None) -> Starlette:
     """The HTTP face of `dcc` (a reference.dcc.ReferenceDCC). `load`: a test-support `load` body
     applied now and again after each reset. `max_request_bytes` and `oversize` ("400": a signed
     refusal; "413-empty": HTTP 413, no body): how a larger Service Request body is answered.
     `callbacks` "501": no callback registration (HTTP 501, no body). `datafix_at_start`: run the
     Requirement 2 data fix on every S1SP after `load` (and after each reset); the results are in
-    `app.state.service.datafix_results`. The caller closes `dcc`; the app closes the callback
-    delivery it made when it shuts down."""
+    `app.state.service.datafix_results`. `interface`: Target Interface v1.1 (signed callback and
+    responses calls, own callback and outcomes only, callback URLs as the policy allows; see
+    reference/server/auth.py); None: v1, unauthenticated. `body_timeout`: seconds for a request's whole
+    body to arrive, else HTTP 408 (None: no deadline). `test_support_token`: every test-support call
+    must carry `Authorization: Bearer <token>` (None: no token asked). The caller closes `dcc`; the app
+    closes the callback delivery it made when it shuts down."""
+    if body_timeout is not None and (isinstance(body_timeout, bool) or not isinstance(body_timeout, (int, float))
+                                     or not 0 < body_timeout < float("inf")):
+        raise ValueError(f"body_timeout: expected a positive number of seconds or None, got {body_timeout!r}")
+    if test_support_token is not None and not test_support_token:
+        raise ValueError("test_support_token: expected a non-empty token or None")
     own_delivery = delivery is None
     service = _Service(dcc, test_support=test_support, load=load, delivery=delivery or CallbackDelivery(),
                        max_request_bytes=max_request_bytes, oversize=oversize, callbacks=callbacks,
-                       datafix_at_start=datafix_at_start)
+                       datafix_at_start=datafix_at_start, interface=interface)
     routes = [
         Route("/api/v1/serviceRequest", service.service_request, methods=["POST"]),
         Route("/api/v1/responses/{request_id}", service.response, methods=["GET"]),
         Route("/api/v1/users/{user_id}/callback", service.callback, methods=["PUT", "GET", "DELETE"]),
     ]
     if test_support:
-        routes.append(Mount("/test-support/v1", routes=[
+        guard = [Middleware(_BearerToken, token=test_support_token)] if test_support_token else None
+        routes.append(Mount("/test-support/v1", middleware=guard, routes=[
             Route("/load", service.load, methods=["POST"]),
             Route("/users", service.loader("user"), methods=["POST"]),
             Route("/trust-anchors", service.loader("trust_anchor"), methods=["POST"]),
@@ -338,6 +500,8 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
         if own_delivery:
             service.delivery.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ts.BadInput: _bad_input})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ts.BadInput: _bad_input, auth.Refused: _refused})
     app.state.service = service
+    if body_timeout is not None:
+        app.add_middleware(_BodyDeadline, seconds=body_timeout)
     return app

@@ -1,18 +1,24 @@
 """`python -m reference serve`: the reference DCC as an HTTP server (SPEC §5, Target Interface v1).
 
-    python -m reference serve --port 8800 [--host 127.0.0.1] [--test-support]
+    python -m reference serve --port 8800 [--host 127.0.0.1] [--test-support [--test-support-token TOKEN]]
+        [--body-timeout SECONDS]
         [--s1sp-not-implemented S1SP2 ...] [--switch on|off] [--load FILE] [--duis-xsd DIR]
         [--break RULE ...] [--defect NAME ...]
         [--dsp-certificate-out FILE] [--data-dir DIR] [--access-log]
         [--dsp-key FILE --dsp-certificate FILE] [--max-request-bytes N] [--oversize 400|413-empty]
         [--callbacks registration|501] [--code-table FILE] [--run-datafix-at-start]
+        [--callback-allow HOST_OR_CIDR ...]
 
 The last group serves the reference as a *foreign target* (docs/reference.md): pre-provisioned
 (--load, no --test-support), a fixed DSP key a profile can name, and the deviations seen in real
 DCCs (413 without a body, no callback registration, its own code table, the data fix already run).
 
-It listens on 127.0.0.1 unless --host says otherwise (test support lets anyone who can reach the
-port rewrite the DCC's data: keep it on loopback). With --port 0 the system picks a free port.
+It listens on 127.0.0.1 unless --host says otherwise. Test support lets anyone who can reach the port
+rewrite the DCC's data: on any address that is not loopback it refuses to start (exit 2) unless given a
+token (--test-support-token, or $MP107_TEST_SUPPORT_TOKEN), and then every /test-support call must carry
+`Authorization: Bearer TOKEN` (HTTP 401 otherwise). On loopback a token is optional, and enforced if
+given. A request's whole body must arrive within --body-timeout seconds (default 10; else HTTP 408), and
+an idle kept-alive connection is closed after 5 s. With --port 0 the system picks a free port.
 Once it accepts connections it prints one line to stdout:
 
     mp107-reference: serving Target Interface v1 at http://127.0.0.1:PORT (test support on)
@@ -24,6 +30,7 @@ which is what scripts (and `pytest --target serve`) wait for. Ctrl-C or SIGTERM 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -36,6 +43,12 @@ DATAFIX_PREFIX = "mp107-reference: data fix at start on "
 DEFAULT_SCHEMA_DIR = Path(__file__).resolve().parents[3] / "shared" / "duis" / "schema"
 CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*")
 PROG = "python -m reference serve"
+TOKEN_ENVIRONMENT = "MP107_TEST_SUPPORT_TOKEN"
+TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
+"""RFC 6750 b64token: what an `Authorization: Bearer` header can carry."""
+MIN_TOKEN_CHARS = 16
+KEEP_ALIVE_SECONDS = 5
+"""uvicorn's timeout_keep_alive: an idle connection between requests is closed after this."""
 
 
 class _StartError(Exception):
@@ -49,6 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="address to listen on (default 127.0.0.1; give e.g. 0.0.0.0 explicitly to expose it)")
     parser.add_argument("--test-support", action="store_true",
                         help="serve the test-support API under /test-support/v1 (load data, switches, reset)")
+    parser.add_argument("--test-support-token", metavar="TOKEN", default=None,
+                        help=f"every test-support call must carry 'Authorization: Bearer TOKEN' (default "
+                             f"${TOKEN_ENVIRONMENT}); needed to serve test support on a non-loopback --host; at "
+                             f"least {MIN_TOKEN_CHARS} characters of A-Z a-z 0-9 . _ ~ + / -")
+    from .app import BODY_TIMEOUT
+    parser.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT, metavar="SECONDS",
+                        help=f"a request's whole body must arrive within this many seconds of its start, else "
+                             f"HTTP 408 (default {BODY_TIMEOUT:g})")
     parser.add_argument("--s1sp-not-implemented", nargs="+", action="extend", default=[], choices=S1SPS,
                         metavar="S1SP", help="S1SPs that have NOT implemented MP107 (they still raise S1VE4)")
     parser.add_argument("--switch", choices=("on", "off"), default="on", help="the DSP feature switch at start (default on)")
@@ -69,6 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "[target].dsp_certificate when the target runs without test support")
     parser.add_argument("--data-dir", type=Path, help="where the S1SPs keep their SQLite databases (default: a temporary folder)")
     parser.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    parser.add_argument("--callback-allow", action="append", default=[], metavar="HOST_OR_CIDR",
+                        help="Target Interface v1.1: a callback URL host the DCC may POST outcomes to although it "
+                             "is loopback, link-local or private (repeatable): a host name, an address or a CIDR, "
+                             "e.g. 127.0.0.1 for a harness on this machine. Callback and responses calls always "
+                             "need an HTTP Message Signature (RFC 9421) by the user's XML-signing key")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     from .app import CALLBACK_MODES, MAX_REQUEST_BYTES, OVERSIZE_ANSWERS
     foreign = parser.add_argument_group(
@@ -108,9 +134,13 @@ def main(args: argparse.Namespace) -> int:
     elif "DUIS_SCHEMA_DIR" not in os.environ and DEFAULT_SCHEMA_DIR.is_dir():
         os.environ["DUIS_SCHEMA_DIR"] = str(DEFAULT_SCHEMA_DIR)
     host = args.host or "127.0.0.1"
-    if args.test_support and host not in ("127.0.0.1", "::1", "localhost"):
-        print(f"warning: test support is on and the server listens on {host}: anyone who can reach it can "
-              "rewrite the DCC's users, devices and switches", file=sys.stderr)
+    try:
+        token = _test_support_token(args, host)
+        if not 0 < args.body_timeout < float("inf"):
+            raise _StartError(f"--body-timeout: expected a positive number of seconds, got {args.body_timeout:g}")
+    except _StartError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
 
     from duis import errors, schema
     try:
@@ -124,6 +154,11 @@ def main(args: argparse.Namespace) -> int:
         code_table = _code_table(args.code_table) if args.code_table else None
         if args.max_request_bytes < 1:
             raise _StartError(f"--max-request-bytes: expected a positive number of bytes, got {args.max_request_bytes}")
+        from .auth import Policy
+        try:
+            interface = Policy(callback_allow=tuple(args.callback_allow))
+        except ValueError as exc:
+            raise _StartError(f"--callback-allow: {exc}") from None
     except _StartError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
@@ -158,7 +193,9 @@ def main(args: argparse.Namespace) -> int:
         try:
             app = create_app(dcc, test_support=args.test_support, load=load,
                              max_request_bytes=args.max_request_bytes, oversize=args.oversize,
-                             callbacks=args.callbacks, datafix_at_start=args.run_datafix_at_start)
+                             callbacks=args.callbacks, datafix_at_start=args.run_datafix_at_start,
+                             body_timeout=args.body_timeout, test_support_token=token,
+                             interface=interface)
         except BadInput as exc:
             print(f"{PROG}: --load {args.load}: {exc}", file=sys.stderr)
             return 2
@@ -167,6 +204,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"{DATAFIX_PREFIX}{name}: found {total.found}, fixed {total.fixed}, "
                   f"not fixable {len(report.unfixable)} (run {report.run_id})", flush=True)
         notes = ["test support on" if args.test_support else "test support off"]
+        if token:
+            notes.append("test support needs its bearer token")
         if args.callbacks != "registration":
             notes.append(f"callbacks {args.callbacks}")
         if args.oversize != "400":
@@ -178,12 +217,49 @@ def main(args: argparse.Namespace) -> int:
         if config.defects:
             notes.append(f"defects: {', '.join(sorted(config.defects))}")
         server = _Server(uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
-                                        access_log=args.access_log, timeout_graceful_shutdown=3),
+                                        access_log=args.access_log, timeout_graceful_shutdown=3,
+                                        timeout_keep_alive=KEEP_ALIVE_SECONDS),
                          note="; ".join(notes))
         server.run()
         return 0 if server.started else 1
     finally:
         dcc.close()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an --host value) is a loopback address, or the name localhost. Anything else,
+    a name included, is taken to be reachable from elsewhere."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _test_support_token(args: argparse.Namespace, host: str) -> str | None:
+    """The test-support bearer token (--test-support-token, else $MP107_TEST_SUPPORT_TOKEN; None when
+    neither): refuses test support on a non-loopback host without one, and a token a header cannot carry."""
+    token = args.test_support_token if args.test_support_token is not None else os.environ.get(TOKEN_ENVIRONMENT)
+    where = "--test-support-token" if args.test_support_token is not None else f"${TOKEN_ENVIRONMENT}"
+    if not args.test_support:
+        if args.test_support_token is not None:
+            print(f"{PROG}: warning: --test-support-token is ignored without --test-support", file=sys.stderr)
+        return None
+    if token is not None and token.strip() == "" and args.test_support_token is None:
+        token = None                      # an empty environment variable is no token
+    if token is None:
+        if not is_loopback(host):
+            raise _StartError(f"--test-support on --host {host}: test support lets anyone who can reach the port "
+                              f"rewrite the DCC's users, devices and switches, so off loopback it needs a token: "
+                              f"give --test-support-token TOKEN (or ${TOKEN_ENVIRONMENT}), at least "
+                              f"{MIN_TOKEN_CHARS} characters; calls then carry 'Authorization: Bearer TOKEN'")
+        return None
+    if not TOKEN.fullmatch(token) or len(token) < MIN_TOKEN_CHARS:
+        raise _StartError(f"{where}: expected at least {MIN_TOKEN_CHARS} characters of A-Z a-z 0-9 . _ ~ + / - "
+                          f"(then '=' only at the end), as an 'Authorization: Bearer' header carries them; got "
+                          f"{len(token)} characters{'' if TOKEN.fullmatch(token) else ' with others among them'}")
+    return token
 
 
 def _json_file(path: Path, option: str):
