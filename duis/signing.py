@@ -229,6 +229,14 @@ def verify(xml: bytes | etree._Element, cert: x509.Certificate) -> bytes:
         )
     if len(signatures) > 1:
         raise SignatureInvalid(f"expected one ds:Signature on {etree.QName(root).localname}, got {len(signatures)}")
+    # The signature must cover the document itself: one Reference, URI="" (enveloped). Otherwise a
+    # signature over something else (a ds:Object holding a harmless request) "verifies" while the
+    # request around it is unsigned: signature wrapping.
+    references = signatures[0].findall(f"{_DS}SignedInfo/{_DS}Reference")
+    if len(references) != 1 or references[0].get("URI") != "":
+        got = [r.get("URI") for r in references]
+        raise SignatureInvalid(f'expected one ds:Reference with URI="" (the whole {etree.QName(root).localname}, '
+                               f"enveloped), got references {got}")
     issuer, serial = issuer_serial_of(cert)
     try:
         result = XMLVerifier().verify(root, x509_cert=cert, expect_config=_VERIFY_CONFIG)
@@ -243,6 +251,10 @@ def verify(xml: bytes | etree._Element, cert: x509.Certificate) -> bytes:
             f"expected a well-formed ecdsa-sha256 XML signature, got one that cannot be checked: "
             f"{type(exc).__name__}: {exc}"
         ) from None
+    signed = result.signed_xml
+    if signed is None or etree.QName(signed).localname != etree.QName(root).localname:
+        raise SignatureInvalid(f"expected the signature to cover the {etree.QName(root).localname} itself, got one "
+                               f"over {etree.QName(signed).localname if signed is not None else 'nothing'}")
     return result.signed_data
 
 
