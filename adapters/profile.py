@@ -541,6 +541,7 @@ class DevicePool:
 
     def __init__(self, devices: tuple[ProfileDevice, ...], *, reserved: tuple[str, ...] = ()) -> None:
         self._free = [d for d in devices if d.device_id not in set(reserved)]
+        self._taken: dict[str, ProfileDevice] = {}
         self._lock = threading.Lock()
         self.ledger: list[dict] = []
 
@@ -555,10 +556,19 @@ class DevicePool:
                 if (d.fuel, d.smets, d.device_type, d.status, d.registered_supplier, d.registered_network_operator) == \
                         (fuel, smets, device_type, status, supplier, operator) and (smets == 2 or d.s1sp == s1sp):
                     self._free.remove(d)
+                    self._taken[d.device_id] = d
                     break
             else:
                 return None
         return setup_of(d, fuel, supplier, operator)
+
+    def give_back(self, device_id: str) -> None:
+        """A device its scenario provably left as the profile declares it (its slots read back unchanged,
+        or no slot-changing request sent): first in line for the next scenario, which surveys it again."""
+        with self._lock:
+            d = self._taken.pop(device_id, None)
+            if d is not None:
+                self._free.insert(0, d)
 
     def reject(self, device_id: str, holds: str) -> None:
         """A surveyed device that does not hold what the profile declares: not used, and reported."""

@@ -106,7 +106,7 @@ _defect("s1sp-ownership-by-registration", "S1SP", ("MP107-R1.3", "MP107-R1.4"),
         "owner of the certificate in the slot, so the wrong Network Operator cannot correct its mistake and "
         "the registered one can overwrite it directly.",
         "outcome", "rules.py s1sp_ownership")
-_defect("s1sp-replaces-digital-signing-only", "S1SP", ("MP107-R1.4", "MP107-R1.6"),
+_defect("s1sp-replaces-digital-signing-only", "S1SP", ("MP107-R1.4", "MP107-R1.6", "MP107-R4.2"),
         "The S1SP replaces only the digital-signing certificate of the slot on 6.15.1 and keeps the old "
         "key-agreement certificate, so the slot ends up holding two organisations' certificates.",
         "outcome", "s1sp.py S1SP._execute")
@@ -123,7 +123,7 @@ _defect("s1sp2-not-implemented", "S1SP2", ("MP107-R1.2", "MP107-R1.4"),
         "S1SP2 was deployed as if it had implemented MP107 but its release lacks the change, so it still "
         "rejects the wrong Network Operator's correction with S1VE4 (releases not coordinated).",
         "outcome", "s1sp.py S1SP.process")
-_defect("i0-before-slot-written", "S1SP", ("MP107-R1.3", "MP107-R1.4", "MP107-R3.3"),
+_defect("i0-before-slot-written", "S1SP", ("MP107-R1.3", "MP107-R1.4", "MP107-R3.3", "MP107-R4.2"),
         "The S1SP answers I0 before it has written the new certificates and writes them only after it has "
         "answered its next request, so an immediate 6.24.1 still shows the old ones.",
         "outcome", "s1sp.py S1SP.process and S1SP._execute")

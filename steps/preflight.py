@@ -169,12 +169,14 @@ def postamble(state, scenario_name: str) -> None:
     device_id = setup.device.device_id
     if not state.changed_slots:
         pool.record(device_id, "unchanged", scenario=scenario_name)
+        pool.give_back(device_id)
         return
     try:
         if _observable(setup):
             difference = _difference(state, setup, _read_slots(state, setup))
             if difference is None:
                 pool.record(device_id, "unchanged", scenario=scenario_name)
+                pool.give_back(device_id)
                 return
             if "Supplier slot" in difference:
                 pool.record(device_id, "left changed", f"{difference}; the Supplier slot cannot be restored by "

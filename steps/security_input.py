@@ -1,17 +1,16 @@
 """MP107-R4: requests with a bad signature, and bad or hostile input."""
 from __future__ import annotations
 
-from functools import lru_cache
+import re
 
 from pytest_bdd import parsers, then, when
 
 from adapters import hostile, service_requests as srv
 from adapters.world import new_device_id
-from duis import codec, signing
-from smki import TestSMKI
 
 from mp107.verdicts import DSP
 
+from .outcomes import final_outcome, slot_shows
 from .scenario_state import explain
 from .service_requests import send, send_retrieve
 from .vocabulary import OTHER, PARTY, ROLE
@@ -25,7 +24,7 @@ def _signed_update(state, party, other, role, signer_label=None):
     sender = state.party(party)
     request = state.client.build(sender.user_id, state.device.device.device_id, "6.15.1", body)
     signer = state.party(signer_label or party).signer
-    return request, signing.sign(codec.encode_request(request), signer)
+    return request, hostile.signed(request, signer)
 
 
 @when(parsers.re(rf"{PARTY} sends SRV 6\.15\.1 with {OTHER}'s certificates for the {ROLE} slot, signed with {SIGNER}'s key"))
@@ -43,26 +42,93 @@ def sends_altered(state, party, other, role):
                                        description="SRV 6.15.1 altered after signing"))
 
 
-@when(parsers.re(rf"{PARTY} sends (?P<malformation>{'|'.join(hostile.MALFORMATIONS)})"))
+# --- MP107-R4.1/R4.2/R4.3: a correct request spoiled in exactly one way (adapters/hostile.py) -------
+
+BASE_RECEIVER = "third network operator"
+"""The hostile kinds spoil the sender's 6.15.1 handing its NetworkOperator slot to this party: correct,
+it is accepted and changes the slot (the scenario 'the correct request the hostile inputs spoil')."""
+
+
+def _base(state, party, earlier=None) -> hostile.Base:
+    request, xml = _signed_update(state, party, BASE_RECEIVER, "NetworkOperator")
+    return hostile.Base(request=request, signed=xml, signer=state.party(party).signer,
+                        other_signer=state.party("wrong network operator").signer,
+                        stranger_signer=hostile.stranger_signer(state.party(party).user_id),
+                        other_certificates=state.party("wrong network operator").certificate_pair(),
+                        earlier=earlier)
+
+
+@when(parsers.re(rf"{PARTY} sends the correct request the hostile inputs spoil"))
+def sends_unspoiled(state, party):
+    base = _base(state, party)
+    state.changed_slots = True
+    description = f"SRV 6.15.1 handing the NetworkOperator slot to the {BASE_RECEIVER}"
+    state.record(state.client.send_raw(base.request_id.split(":")[0], base.request_id, base.signed,
+                                       description=description))
+
+
+KINDS = "|".join(re.escape(name) for name in sorted(hostile.MALFORMATIONS, key=len, reverse=True))
+
+
+@when(parsers.re(rf"{PARTY} sends (?P<malformation>{KINDS})"))
 def sends_malformed(state, party, malformation):
-    request, xml = _signed_update(state, party, "registered network operator", "NetworkOperator")
-    state.record(state.client.send_raw(str(request.request_id.originator), str(request.request_id),
-                                       hostile.MALFORMATIONS[malformation](xml), description=malformation,
-                                       hostile=True))
+    kind = hostile.MALFORMATIONS[malformation]
+    earlier = None
+    if kind.needs_earlier:     # one accepted now: the spoiled request repeats or undercuts its counter
+        accepted = send_retrieve(state, party, "NetworkOperator")
+        state.judge(accepted.ack.code == "I99", DSP, explain(accepted, "I99 for a 6.24.1 with a rising counter"),
+                    ("MP107-R3.2",))
+        earlier = (accepted.request_id, accepted.request_xml)
+    base = _base(state, party, earlier)
+    spoiled = kind.spoil(base)
+    state.changed_slots = True
+    state.record(state.client.send_raw(base.request_id.split(":")[0], spoiled.request_id, spoiled.xml,
+                                       description=malformation, hostile=True))
 
 
-@then("the DSP refuses it as malformed input")
+def _judgeable_on_valid_traffic(state) -> None:
+    """SPEC §5: a target that cannot be judged on valid traffic is broken, not non-conformant. So
+    before a fault in answer to bad input (Client.send_raw(hostile=True) keeps a 5xx, a dropped
+    connection, a timeout, an unreadable answer) is held against the target, a valid 6.24.1 must get
+    a readable, signed answer and its outcome; if it does not, its TargetFault ends the scenario as
+    broken (e.g. a DSP whose answers are all unsigned), and the fault is not a finding. (An outcome
+    that never comes after I99 ends the scenario as broken too, as everywhere in the suite.)"""
+    send_retrieve(state, "registered network operator", "NetworkOperator")
+
+
+@then("the DSP refuses it")
 def refused_as_malformed(state):
-    """SPEC §5 and MP107-R4.2: an HTTP 4xx (400 with a signed DUIS Response carrying an E code, or any
-    4xx - 413 for an oversized body - with no body); a 5xx, a dropped connection or a timeout is a
-    failure of R4.2, not a fault of the harness."""
-    exchange, expected = state.last, "a refusal: HTTP 4xx, with no body or a signed DUIS Response carrying an E code"
-    rule = ("MP107-R4.2",)
+    """SPEC §5, MP107-R4.1-R4.3: a clear refusal - an E code (HTTP 200, or 400 with a signed DUIS
+    Response), or any HTTP 4xx (413 for an oversized body) with no body. A 5xx, a dropped
+    connection or a timeout is a failure of R4.2, not a fault of the harness; so is an I99."""
+    exchange = state.last
+    expected = "a refusal: an E code in a signed DUIS Response (HTTP 200 or 4xx), or an HTTP 4xx with no body"
+    rule = tuple(t for t in state.tags if t.startswith("MP107-R4.")) or ("MP107-R4.2",)
+    if exchange.fault is not None:
+        _judgeable_on_valid_traffic(state)
     state.judge(exchange.fault is None, DSP, explain(exchange, expected), rule)
     ack = exchange.ack
-    state.judge(400 <= ack.http_status < 500, DSP, explain(exchange, expected), rule)
+    state.judge(ack.http_status == 200 or 400 <= ack.http_status < 500, DSP, explain(exchange, expected), rule)
     state.judge(ack.body_problem is None, DSP, explain(exchange, f"{expected}; but {ack.body_problem}"), rule)
-    state.judge(ack.response is None or ack.code.startswith("E"), DSP, explain(exchange, expected), rule)
+    if ack.response is None:
+        state.judge(400 <= ack.http_status < 500, DSP, explain(exchange, expected), rule)
+    else:
+        state.judge(ack.code.startswith("E"), DSP, explain(exchange, expected), rule)
+    state.judge(exchange.outcome is None, DSP, explain(exchange, f"{expected}, and no final outcome"), rule)
+
+
+@then("the DSP refuses it and nothing changes, or it is treated exactly as the correct request")
+def refused_or_equivalent(state):
+    """A rewriting XML allows (hostile.Kind.equivalent): refused (and the slot unchanged), or I99 then
+    I0 and the slot handed over exactly as the correct request would; nothing else - in particular
+    not a request processed as something other than what was signed."""
+    exchange = state.last
+    if exchange.ack is not None and exchange.ack.code == "I99":
+        final_outcome(state, "I0")
+        slot_shows(state, "registered network operator", BASE_RECEIVER, "NetworkOperator")
+    else:
+        refused_as_malformed(state)
+        slot_shows(state, "registered network operator", "registered network operator", "NetworkOperator")
 
 
 @when(parsers.re(rf"{PARTY} sends SRV 6\.24\.1 for the {ROLE} slot of a device that does not exist"))
@@ -72,24 +138,18 @@ def sends_to_unknown_device(state, party, role):
     state.record(state.client.send(sender.signer, request, description="SRV 6.24.1 to a device that does not exist"))
 
 
-@lru_cache(maxsize=1)
-def _foreign_smki() -> TestSMKI:
-    return TestSMKI.generate(name="ZX")
+BAD_CERTIFICATES = "|".join(re.escape(name) for name in sorted(hostile.BAD_CERTIFICATES, key=len, reverse=True))
 
 
-def _bad_pair(state, party, problem):
-    if problem == "the registered supplier's certificates":
-        return state.party("registered supplier").certificate_pair()
-    ds, ka = state.party(party).certificate_pair()
-    if problem == "its own certificates in swapped key usages":
-        return ka, ds
-    org = _foreign_smki().issue_organisation(state.party(party).user_id, "NetworkOperator")
-    return org.der_pair()
-
-
-@when(parsers.re(rf"{PARTY} sends SRV 6\.15\.1 for the {ROLE} slot with (?P<problem>the registered supplier's certificates|its own certificates in swapped key usages|certificates from an SMKI the DCC does not know)"))
+@when(parsers.re(rf"{PARTY} sends SRV 6\.15\.1 for the {ROLE} slot with (?P<problem>{BAD_CERTIFICATES})"))
 def sends_bad_certificates(state, party, role, problem):
-    body = srv.update_security_credentials(role, _bad_pair(state, party, problem), state.cast.certification_path())
+    sender = state.party(party)
+    ctx = hostile.CertificateContext(entity_id=sender.user_id, role=role, issuing=state.cast.smki.issuing,
+                                     own_pair=sender.certificate_pair(),
+                                     party_pair=lambda label: state.party(label).certificate_pair(),
+                                     foreign_smki=hostile.foreign_smki)
+    pair = hostile.BAD_CERTIFICATES[problem](ctx)
+    body = srv.update_security_credentials(role, pair, state.cast.certification_path())
     send(state, party, "6.15.1", body, f"replacing the {role} slot with {problem}")
 
 
@@ -99,7 +159,7 @@ def unknown_user_sends(state, role):
     xml_cred = stranger.xml_signing
     request = state.client.build(stranger.user_id, state.device.device.device_id, "6.24.1",
                                  srv.retrieve_security_credentials(role))
-    state.record(state.client.send(signing.Signer(xml_cred.key, xml_cred.cert), request,
+    state.record(state.client.send(hostile.signer_of(xml_cred), request,
                                    description="SRV 6.24.1 from a User ID the DCC does not know"))
 
 
