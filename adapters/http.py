@@ -17,7 +17,7 @@ the final outcome is awaited by RequestID. Over HTTP that means:
   GET /api/v1/responses/{RequestID} is polled as the fallback (from the start in "poll" mode),
   until the outcome timeout;
 - Target Interface v1.1: those calls carry an HTTP Message Signature (RFC 9421,
-  adapters/message_signatures.py) by the user's XML-signing key (`register_signer`; the suite
+  httpsig/) by the user's XML-signing key (`register_signer`; the suite
   registers every party's before its first scenario, steps/interface.py): the callback
   registration as the sender, the poll as the request's Business Originator. A target that does
   not check them ignores them. A 401 or 403 to one user's registration stops only that user's
@@ -62,7 +62,7 @@ from duis import codec, errors
 from duis.messages import ServiceResponse
 from smki import inspect as cert_inspect
 
-from . import message_signatures
+import httpsig as message_signatures
 from .callbacks import CallbackReceiver
 from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture

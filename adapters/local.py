@@ -8,7 +8,7 @@ from cryptography import x509
 
 from duis import codec, errors
 
-from . import message_signatures
+import httpsig as message_signatures
 from .datafix import DatafixReport
 from .fixtures import Fixture
 from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState

@@ -19,7 +19,7 @@ import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from adapters import message_signatures
+import httpsig as message_signatures
 from adapters import service_requests as srv
 from adapters.client import Client
 from adapters.hostile import OVERSIZE_BYTES, oversized

@@ -16,7 +16,7 @@ address or CIDR allows the addresses in it). Loopback, link-local, private, shar
 unspecified and multicast addresses are refused otherwise.
 
 The reference never imports the harness: the harness signs with its own module
-(adapters/message_signatures.py), against the same RFC.
+(httpsig/: the one place both sides compute `@target-uri`), against the same RFC.
 """
 from __future__ import annotations
 
@@ -31,14 +31,14 @@ from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolve
 from http_message_signatures.algorithms import ECDSA_P256_SHA256
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
+import httpsig
 from duis.errors import DuisValueError
 from duis.types import EUI64
 
 ALGORITHM = ECDSA_P256_SHA256
-REQUIRED = ("@method", "@target-uri")
+REQUIRED = httpsig.COVERED
 MAX_AGE = dt.timedelta(minutes=5)
 CLOCK_SKEW = dt.timedelta(seconds=30)
-DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 
 
@@ -76,19 +76,6 @@ def allowed_entry(entry: str):
     raise ValueError(f"expected a host name, an IP address or a CIDR like 10.0.0.0/8, got {entry!r}")
 
 
-def target_uri(url: str) -> str:
-    """`@target-uri` as both sides compute it (adapters/message_signatures.py does the same):
-    scheme and host in lower case, no default port, an empty path as "/"."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    netloc = host if port is None or port == DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-
-
 def request_url(scope: dict, headers) -> str:
     """The absolute URL of an ASGI request as its client addressed it: scheme, the Host field
     (else the server's address), the path as sent (`raw_path`), the query."""
@@ -99,7 +86,7 @@ def request_url(scope: dict, headers) -> str:
     raw = scope.get("raw_path")
     path = raw.decode("latin-1") if raw else scope.get("path", "/")
     query = scope.get("query_string", b"").decode("latin-1")
-    return target_uri(f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else ""))
+    return httpsig.target_uri(f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else ""))
 
 
 class _Fields:
@@ -203,7 +190,7 @@ class CallbackURLs:
         if parts.username is not None or parts.password is not None:
             raise Refused(400, f"callback URL {url!r}: expected no user name or password in it")
         try:
-            port = parts.port or DEFAULT_PORTS[parts.scheme]
+            port = parts.port or httpsig.DEFAULT_PORTS[parts.scheme]
         except ValueError:
             raise Refused(400, f"callback URL {url!r}: the port is not a number from 0 to 65535") from None
         host = parts.hostname.lower().rstrip(".")

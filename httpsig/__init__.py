@@ -10,6 +10,9 @@ returns the header fields to send, so any HTTP client can use it:
     headers = signature_headers("PUT", url, key=signer.key, key_id=user_id, body=body)
 
 The signature label is `mp107`. A target that does not check these signatures ignores the fields.
+A package of its own, importing nothing of the project, because both sides use it: the harness to
+sign (adapters/), the reference to compute the same `@target-uri` when it verifies
+(reference/server/auth.py).
 """
 from __future__ import annotations
 
