@@ -1,12 +1,7 @@
 #!/usr/bin/env python3
-"""Benchmark the SECMP0107 Requirement 2 data fix at LIVE scale.
-
-Builds one census (default 1,000,000 devices holding the FIA's 29,280 wrong ones) per backend,
-then times `reference.datafix.run` -- the fix alone, from BEGIN to COMMIT, not the generation --
-N times, each on a fresh copy (SQLite: a copy of the file; PostgreSQL: CREATE DATABASE ...
-TEMPLATE), after flushing the copy to disk (sync / CHECKPOINT) so it does not bill the run.
-Prints median, min and max seconds per backend, the PostgreSQL/SQLite ratio, the time per step,
-and the machine.
+"""Benchmark the SECMP0107 Requirement 2 data fix at LIVE scale: the same command as
+`bench/bench_datafix.py`, where the code lives (and `bench/run.py --only datafix`, which runs it in the
+project's benchmark table).
 
     .venv/bin/python scripts/bench_datafix.py                      # SQLite, + PostgreSQL if MP107_PG_URL is set
     .venv/bin/python scripts/bench_datafix.py --runs 5 --devices 1000000 --pg-url postgresql://postgres@127.0.0.1:55432/postgres
@@ -14,145 +9,12 @@ and the machine.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import platform
-import sqlite3
-import statistics
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from reference.census import FIA_CENSUS, CensusSpec  # noqa: E402
-from reference.datafix import DatabaseURL, connect, run  # noqa: E402
-from reference.datafix.report import table  # noqa: E402
-from reference.datafix.scratch import CensusCopies, pg_server_url  # noqa: E402
-
-TARGET_SQLITE_SECONDS = 3.0
-
-
-def say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
-
-
-def machine(pg_version: str | None, pg_settings: dict) -> dict:
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        kb = int(next(l for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")).split()[1])
-        mem = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
-    return {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu": cpu, "memory": mem, "python": platform.python_version(), "os": platform.platform(),
-        "sqlite": sqlite3.sqlite_version, "postgresql": pg_version, "postgresql_settings": pg_settings,
-    }
-
-
-def bench(copies: CensusCopies, dialect: str, spec: CensusSpec, runs: int) -> dict:
-    say(f"bench: building the {dialect} census ({spec.devices:,} devices)")
-    t0 = time.perf_counter()
-    template, census = copies.template(dialect, spec, progress=say)
-    built = time.perf_counter() - t0
-    expected = len(census.wrong_ids)
-    times, steps = [], []
-    for k in range(runs):
-        url, _ = copies.fresh(dialect, spec)
-        with connect(url) as db:
-            if dialect == "sqlite":
-                os.sync()
-            else:
-                try:
-                    db.execute("CHECKPOINT")
-                except Exception:  # not allowed for this role: the run may pay for a checkpoint
-                    pass
-            t = time.perf_counter()
-            report = run(db)
-            seconds = time.perf_counter() - t
-        copies.discard(url)
-        if report.total.fixed != expected or report.total.found != expected:
-            raise SystemExit(f"bench: {dialect} run {k + 1} found {report.total.found:,} and fixed "
-                             f"{report.total.fixed:,}, expected {expected:,}")
-        times.append(seconds)
-        steps.append(dict(report.steps))
-        say(f"bench: {dialect} run {k + 1}/{runs}: {seconds:.2f} s  "
-            + "  ".join(f"{s} {v:.2f}" for s, v in report.steps))
-    step_names = list(steps[0])
-    return {
-        "dialect": dialect, "runs": runs, "seconds": times, "median": statistics.median(times),
-        "min": min(times), "max": max(times), "found": report.total.found, "fixed": report.total.fixed,
-        "slot_rows": report.slot_rows, "census_seconds": built, "census_slot_rows": census.slot_rows,
-        "steps_median": {s: statistics.median(x[s] for x in steps) for s in step_names},
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--devices", type=int, default=1_000_000)
-    p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--seed", type=int, default=107)
-    p.add_argument("--workdir", default="/tmp/mp107-bench", help="where the SQLite files go (about 1.4 GB per million devices, twice)")
-    p.add_argument("--pg-url", default=None, help="PostgreSQL server (default: $MP107_PG_URL); a scratch database is created on it")
-    p.add_argument("--no-pg", action="store_true", help="SQLite only")
-    p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
-    args = p.parse_args(argv)
-
-    pg = None if args.no_pg else (DatabaseURL.parse(args.pg_url) if args.pg_url else pg_server_url())
-    spec = CensusSpec(devices=args.devices, seed=args.seed)
-    copies = CensusCopies(args.workdir, pg, prefix="mp107_bench")
-    results, pg_version, pg_settings = [], None, {}
-    try:
-        results.append(bench(copies, "sqlite", spec, args.runs))
-        if pg is not None:
-            with connect(pg) as db:
-                pg_version = db.scalar("SHOW server_version")
-                pg_settings = {k: db.scalar(f"SHOW {k}") for k in
-                               ("shared_buffers", "fsync", "synchronous_commit", "full_page_writes", "max_wal_size")}
-            results.append(bench(copies, "postgresql", spec, args.runs))
-        else:
-            say("bench: no PostgreSQL server (set MP107_PG_URL or --pg-url): SQLite only")
-    finally:
-        copies.cleanup()
-
-    info = machine(pg_version, pg_settings)
-    wrong = sum(FIA_CENSUS.values())
-    print(f"SECMP0107 Requirement 2 data fix: {args.devices:,} devices, {wrong:,} wrong (FIA census), "
-          f"median of {args.runs} runs, each on a fresh copy; time of the fix only (BEGIN to COMMIT)")
-    print()
-    rows = []
-    for r in results:
-        name = f"SQLite {info['sqlite']}" if r["dialect"] == "sqlite" else f"PostgreSQL {pg_version}"
-        rows.append([name, r["runs"], f"{r['median']:.2f}", f"{r['min']:.2f}", f"{r['max']:.2f}", r["found"],
-                     r["fixed"], r["slot_rows"], f"{r['census_seconds']:.0f}"])
-    for line in table(["backend", "runs", "median s", "min s", "max s", "found", "fixed", "slot rows", "census build s"],
-                      rows, right=[False] + [True] * 8):
-        print(line)
-    if len(results) == 2:
-        print(f"\nPostgreSQL / SQLite (median): {results[1]['median'] / results[0]['median']:.2f}")
-    print("\nmedian seconds per step:")
-    steps = list(results[0]["steps_median"])
-    for line in table(["backend"] + steps, [[r["dialect"]] + [f"{r['steps_median'][s]:.2f}" for s in steps]
-                                            for r in results], right=[False] + [True] * len(steps)):
-        print(line)
-    sq = results[0]["median"]
-    print(f"\nSQLite target <= {TARGET_SQLITE_SECONDS:.0f} s: {'met' if sq <= TARGET_SQLITE_SECONDS else 'NOT met'} ({sq:.2f} s)")
-    print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']}, Python {info['python']}, "
-          f"SQLite {info['sqlite']}" + (f", PostgreSQL {pg_version} {pg_settings}" if pg_version else ""))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"devices": args.devices, "results": results, "machine": info}, indent=2))
-    return 0
-
+from bench_datafix import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())
