@@ -2,6 +2,7 @@
 Users, per-scenario state, and Allure labels traced to requirement IDs."""
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -10,12 +11,13 @@ import pytest
 
 from adapters.client import Client
 from adapters.target import Capability, TargetFault
-from mp107 import catalogue, verdicts
+from conformance import catalogue, verdicts
 from steps.scenario_state import ScenarioState
 
 pytest_plugins = [
     "steps.devices", "steps.switches", "steps.service_requests", "steps.outcomes", "steps.security_input", "steps.datafix",
     "steps.interface",         # MP107-R4.4 (Target Interface v1.1); signs an HTTP target's callback and poll calls
+    "steps.critical_flow",     # the DCC's own interface: the Critical round trip, and spoiled ones
     "reports.pytest_plugin",   # run-info for `mp107 run`; Allure environment.properties with --alluredir
 ]
 
@@ -27,12 +29,12 @@ DEFAULT_SHARED_DUIS = ROOT.parent / "shared" / "duis"
 def pytest_addoption(parser):
     group = parser.getgroup("mp107", "SECMP0107 conformance harness")
     group.addoption("--target", default="local",
-                    help="'local' (the reference DCC in-process, default); 'serve' (the reference DCC served over HTTP "
-                         "on a free loopback port for this run); the base URL of a Target Interface v1 endpoint; or "
+                    help="'local' (the reference DCC served over HTTP in this process, default); 'serve' (the same, "
+                         "as a subprocess: `python -m reference serve` on a free loopback port); the base URL of a Target Interface v1 endpoint; or "
                          "'profile' (the [target].base_url of --profile)")
     group.addoption("--profile", default=None,
                     help="target profile (TOML) describing users, devices and capabilities (docs/targets.md); "
-                         "default for 'serve': profiles/reference.toml")
+                         "default for 'local' and 'serve': profiles/reference.toml")
     group.addoption("--s1sp", default="all", help="run the per-S1SP scenarios for one S1SP only (S1SP1, S1SP2, S1SP3) or 'all'")
     group.addoption("--duis-xsd", default=None,
                     help="folder holding 'DUIS Schema V5.4.xsd' (default: $DUIS_SCHEMA_DIR, else ../shared/duis/schema)")
@@ -40,13 +42,13 @@ def pytest_addoption(parser):
                     help="seconds to wait for a final outcome before the scenario is judged broken "
                          "(default: the profile's [timeouts].outcome, else 10)")
     group.addoption("--reference-break", action="append", default=[],
-                    help="run the in-process reference with this rule deliberately broken (see reference/rules.py)")
+                    help="run the reference (--target local or serve) with this rule deliberately broken (see reference/rules.py)")
     group.addoption("--reference-defect", action="append", default=[], metavar="NAME",
                     help="run the reference (--target local, or served with --target serve) with this realistic "
                          "defect of reference/defects.py switched on (repeatable); also the data-fix script the "
                          "PIT (tests/pit) runs in-process")
     group.addoption("--reference-s1sp-not-implemented", action="append", default=[], metavar="S1SP",
-                    help="run the in-process reference with this S1SP not having implemented MP107 (repeatable)")
+                    help="run the reference (--target local or serve) with this S1SP not having implemented MP107 (repeatable)")
     group.addoption("--insecure-skip-response-verification", action="store_true", default=False,
                     help="drive an HTTP target whose DSP certificate is unknown (no [target].dsp_certificate in the "
                          "profile, no test support to fetch it from), taking every answer and outcome UNVERIFIED; "
@@ -74,7 +76,7 @@ def _configure_target(config):
     if spec not in ("local", "serve", "profile") and not spec.startswith(("http://", "https://")):
         raise pytest.UsageError(f"--target {spec}: expected 'local', 'serve', 'profile' or an http(s):// base URL")
     path = config.getoption("--profile")
-    if spec == "serve" and path is None:
+    if spec in ("local", "serve") and path is None:
         path = profiles.REFERENCE_PROFILE
     profile = None
     if path is not None:
@@ -84,13 +86,25 @@ def _configure_target(config):
             raise pytest.UsageError(f"--profile: {exc}") from None
     if spec == "profile" and (profile is None or profile.base_url is None):
         raise pytest.UsageError("--target profile: expected --profile with a [target].base_url")
+    if spec in ("local", "serve") and profile is not None and profile.tls is not None:
+        try:
+            profile.tls.serve_arguments()      # the reference this run hosts serves HTTPS with this pair
+        except profiles.ProfileError as exc:
+            raise pytest.UsageError(f"--target {spec} --profile {path}: {exc}") from None
     from reference import rules
     unknown = set(config.getoption("--reference-break")) - set(rules.all_rule_names())
     if unknown:
         raise pytest.UsageError(f"--reference-break: no such rule {sorted(unknown)}; "
                                 f"the reference's rules are {rules.all_rule_names()}")
-    if spec != "local" and config.getoption("--reference-break"):
-        raise pytest.UsageError("--reference-break works on the in-process reference only (--target local)")
+    workers = getattr(config.option, "numprocesses", None)
+    if workers and spec not in ("local", "serve") and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            f"-n {workers} with --target {spec}: parallel workers each need a target of their own (with --target "
+            f"local or serve each hosts its own reference); on one shared target they would flip each other's "
+            f"switches, run the data fix under each other's scenarios, and send the same users' requests with "
+            f"OriginatorCounters that do not rise in the order they arrive (MP107-R4.3). Run without -n")
+    if spec not in ("local", "serve") and config.getoption("--reference-break"):
+        raise pytest.UsageError("--reference-break works on the reference only (--target local or serve)")
     from reference import defects
     unknown = defects.unknown(config.getoption("--reference-defect"))
     if unknown:
@@ -130,33 +144,20 @@ def profile(request):
 
 @pytest.fixture(scope="session")
 def target(request, profile):
-    spec = request.config.getoption("--target")
-    if spec != "local":
-        yield from _http_target(request, spec, profile)
-        return
-    from adapters.local import LocalTarget
-    from reference.config import S1SPS, ReferenceConfig
-    broken = frozenset(request.config.getoption("--reference-break"))
-    not_implemented = set(request.config.getoption("--reference-s1sp-not-implemented"))
-    tgt = LocalTarget(config=ReferenceConfig(
-        broken=broken, s1sp_implemented={s: s not in not_implemented for s in S1SPS},
-        defects=frozenset(request.config.getoption("--reference-defect"))))
-    yield tgt
-    tgt.close()
-
-
-def _http_target(request, spec, profile):
-    """HttpTarget at the URL given, the profile's URL, or a reference served for this run."""
+    """HttpTarget, always (one path from a step to an implementation): at the URL given, at the
+    profile's URL, or at the reference hosted for this run -- in this process (`local`, the default)
+    or as a subprocess (`serve`), with the same `python -m reference serve` options."""
     from adapters import profile as profiles
-    from adapters.http import HttpTarget, ServedReference
+    from adapters.http import HttpTarget
+    from adapters.reference_host import InProcessReference, ServedReference
+    spec = request.config.getoption("--target")
     profile = profile or profiles.default_profile()
-    served = None
-    if spec == "serve":
-        not_implemented = request.config.getoption("--reference-s1sp-not-implemented")
-        defect_args = [arg for name in request.config.getoption("--reference-defect") for arg in ("--defect", name)]
-        served = ServedReference(*(["--s1sp-not-implemented", *not_implemented] if not_implemented else []),
-                                 *defect_args)
-        base_url = served.start()
+    host = None
+    if spec in ("local", "serve"):
+        tls = profile.tls.serve_arguments() if profile.tls is not None else []   # [tls]: HTTPS, mutual TLS
+        host = (InProcessReference if spec == "local" else ServedReference)(*_reference_args(request.config, profile),
+                                                                            *tls)
+        base_url = host.start()
     else:
         base_url = profile.base_url if spec == "profile" else spec
     try:
@@ -167,8 +168,18 @@ def _http_target(request, spec, profile):
         finally:
             tgt.close()
     finally:
-        if served is not None:
-            served.close()
+        if host is not None:
+            host.close()
+
+
+def _reference_args(config, profile=None) -> list[str]:
+    """`python -m reference serve` options for the reference this run hosts (--reference-*; and the
+    profile's [target].dialect: "dcc" serves the DCC's own interface, --interface dcc)."""
+    not_implemented = config.getoption("--reference-s1sp-not-implemented")
+    return [*(["--interface", profile.dialect] if profile is not None and profile.dialect != "v1" else []),
+            *(["--s1sp-not-implemented", *not_implemented] if not_implemented else []),
+            *(arg for name in config.getoption("--reference-defect") for arg in ("--defect", name)),
+            *(arg for rule in config.getoption("--reference-break") for arg in ("--break", rule))]
 
 
 @pytest.fixture(scope="session")
@@ -183,7 +194,13 @@ def cast(target, profile):
 @pytest.fixture(scope="session")
 def statement(target, profile):
     """The target's conformance statement: the profile's [statement]; else, for the reference with
-    test support, derived from its own state; else nothing declared (adapters/statement.py)."""
+    test support, derived from its own state; else nothing declared (adapters/statement.py). The
+    interface it speaks is the profile's [target].dialect (v1, or the DCC's own)."""
+    import dataclasses
+    return dataclasses.replace(_statement(target, profile), dialect=profile.dialect if profile is not None else "v1")
+
+
+def _statement(target, profile):
     from adapters.statement import Statement, derived_from_reference
     if profile is not None and profile.statement is not None:
         return profile.statement
@@ -198,7 +215,7 @@ def statement(target, profile):
 def device_pool(profile, statement):
     """The profile's devices, for a target without provisioning (None without a profile). Devices
     the statement names for the data fix are kept for the data-fix scenarios."""
-    from adapters.profile import DevicePool
+    from adapters.device_pool import DevicePool
     if profile is None or not profile.devices:
         return None
     return DevicePool(profile.devices,
@@ -231,17 +248,28 @@ def pytest_bdd_before_step(request, feature, scenario, step, step_func):
 
 def _is_suite(feature) -> bool:
     """A scenario of the conformance suite (features/), not a test of the reference under tests/."""
-    return (ROOT / "features") in Path(feature.filename).resolve().parents
+    return _in_features(feature.filename)
+
+
+@functools.lru_cache(maxsize=None)
+def _in_features(filename: str) -> bool:
+    return (ROOT / "features") in Path(filename).resolve().parents
+
+
+def pytest_collection_finish(session):
+    """hypothesis's pytest plugin imports the whole of hypothesis at the end of every session (some
+    0.5 s); a run that collected nothing using it (e.g. `pytest features`) does without it."""
+    import sys
+    plugin = session.config.pluginmanager.get_plugin("hypothesispytest")
+    if plugin is not None and "hypothesis" not in sys.modules:
+        session.config.pluginmanager.unregister(plugin)
 
 
 def pytest_bdd_before_scenario(request, feature, scenario):
     if _is_suite(feature):
         from steps import preflight      # every precondition, before the first request (docs/targets.md)
         preflight.check(request.getfixturevalue("state"), scenario, catalogue.requirement_tags(scenario.tags))
-    allure.dynamic.epic("SECMP0107")
-    allure.dynamic.feature(feature.name)
-    for req_id in catalogue.requirement_tags(scenario.tags):
-        allure.dynamic.story(req_id)
+    allure.dynamic.feature(feature.name)    # epic (requirement group) and story (requirement): reports/pytest_plugin.py
     example = getattr(getattr(request.node, "callspec", None), "params", {}).get("_pytest_bdd_example", {})
     for key in ("s1sp", "fuel"):
         if key in example:

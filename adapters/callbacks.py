@@ -19,6 +19,12 @@ it can POST to it, so nothing it receives is trusted:
   verified one, is kept as evidence (`evidence(request_id)`, bounded) and never replaces it.
   Answers: 204 accepted (or a byte-identical re-delivery of the accepted one), 403 does not verify,
   409 another outcome after the verified one.
+
+HTTPS (`tls`, an ssl.SSLContext from `server_tls_context`; the profile's [tls], adapters/profile.py):
+the TLS handshake runs in the connection's own thread, never in the accepting one, and is bounded
+as a whole by the read timeout and within the request's overall deadline; with a client CA, a
+client without a certificate issued by it is refused in the handshake, before any HTTP is read. A
+failed handshake is remembered in `refused` like any other refusal. The limits above are unchanged.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ import io
 import logging
 import re
 import socket
+import ssl
 import threading
 import time
 from collections import OrderedDict, deque
@@ -96,9 +103,10 @@ class _DeadlineReader(io.RawIOBase):
 class CallbackReceiver:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, public_url: str | None = None,
                  verify: Callable[[bytes], object] | None = None, read_timeout: float = READ_TIMEOUT,
-                 request_deadline: float = REQUEST_DEADLINE) -> None:
+                 request_deadline: float = REQUEST_DEADLINE, tls: ssl.SSLContext | None = None) -> None:
         """`verify(body)` raises a `duis.errors.DuisError` saying why when `body` is not a verified
-        final outcome (it is only called on bodies that are a readable DUIS Response)."""
+        final outcome (it is only called on bodies that are a readable DUIS Response). `tls`: serve
+        HTTPS with this server context (`server_tls_context`); None: HTTP."""
         self._verify = verify
         self._outcomes: dict[str, bytes] = {}                      # verified, not yet taken
         self._pending_bytes = 0
@@ -113,10 +121,43 @@ class CallbackReceiver:
             timeout = read_timeout          # StreamRequestHandler sets it on the socket (writes too)
 
             def setup(self) -> None:
+                deadline = time.monotonic() + request_deadline
+                self.handshake_failed = False
+                if tls is not None:         # in this connection's thread, bounded as a whole
+                    self.request = self._handshake(self.request, deadline)
                 super().setup()
                 self.rfile.close()          # replaced by one that keeps the deadline
                 self.rfile = io.BufferedReader(_DeadlineReader(
-                    self.connection, read_timeout, time.monotonic() + request_deadline, request_deadline))
+                    self.connection, read_timeout, deadline, request_deadline))
+
+            def _handshake(self, sock: socket.socket, deadline: float) -> socket.socket:
+                try:
+                    wrapped = tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                except (OSError, ValueError) as exc:
+                    self.handshake_failed = True
+                    receiver._note(f"from {self.client_address[0]}: TLS refused: {_tls_reason(exc)}")
+                    return sock
+                wrapped.settimeout(max(0.001, min(read_timeout, deadline - time.monotonic())))
+                try:
+                    wrapped.do_handshake()      # the ssl module keeps the timeout a deadline for the whole
+                except (OSError, ValueError) as exc:
+                    self.handshake_failed = True
+                    receiver._note(f"from {self.client_address[0]}: TLS refused: {_tls_reason(exc)}")
+                return wrapped
+
+            def handle(self) -> None:
+                if not self.handshake_failed:
+                    super().handle()
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    if isinstance(self.request, ssl.SSLSocket):   # the server shuts down the plain socket only
+                        try:
+                            self.request.close()
+                        except OSError:
+                            pass
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 receiver._handle(self)
@@ -131,7 +172,8 @@ class CallbackReceiver:
         self._server.daemon_threads = True
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
-        self.url = public_url or f"http://{shown}:{bound_port}{PATH}"
+        scheme = "https" if tls is not None else "http"
+        self.url = public_url or f"{scheme}://{shown}:{bound_port}{PATH}"
         self._path = PATH if public_url is None else (_path_of(public_url) or PATH)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="callback-receiver", daemon=True)
@@ -281,6 +323,27 @@ def _read_exactly(rfile, length: int) -> bytes:
         parts.append(chunk)
         left -= len(chunk)
     return b"".join(parts)
+
+
+def server_tls_context(certificate: str, key: str, *, client_ca: str | None = None) -> ssl.SSLContext:
+    """The receiver's TLS server context: it presents `certificate` with `key` (PEM); with `client_ca`
+    (a PEM CA bundle) every client must present a certificate issued by one of those CAs (mutual TLS).
+    Raises OSError (ssl.SSLError) when a file cannot be used."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certificate, key)
+    if client_ca is not None:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def _tls_reason(exc: Exception) -> str:
+    """'[SSL: PEER_DID_NOT_RETURN_A_CERTIFICATE] peer did not return a certificate', in one short line."""
+    if isinstance(exc, TimeoutError):
+        return "no complete TLS handshake within the read timeout"
+    text = re.sub(r"\s*\(_ssl\.c:\d+\)", "", str(exc))
+    return " ".join(text.split())[:200] or type(exc).__name__
 
 
 def _path_of(url: str) -> str | None:

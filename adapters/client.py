@@ -3,7 +3,6 @@ XML-signing key, submit it, and await the final outcome. Every exchange is kept 
 sent, the acknowledgement, the outcome) so that a verdict can show it."""
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -52,6 +51,12 @@ class Exchange:
     """hostile input only: how the target broke instead of answering (5xx, dropped connection, timeout)"""
 
     @property
+    def legs(self) -> tuple:
+        """On the DCC's own interface, every HTTP exchange the request took (adapters.target.Leg): for a
+        6.15.1 the transform and the Signed Pre-Command, each with its GBCS command decoded."""
+        return self.ack.legs if self.ack is not None else ()
+
+    @property
     def final_code(self) -> str | None:
         if self.outcome is not None:
             return self.outcome.code
@@ -76,29 +81,39 @@ class Client:
         return messages.ServiceRequest(request_id, command_variant or DEFAULT_CV[srv], srv, body)
 
     def send(self, signer: signing.Signer, request: messages.ServiceRequest, *, description: str = "",
-             await_outcome: bool = True) -> Exchange:
-        xml = signing.sign(codec.encode_request(request), signer)
+             await_outcome: bool = True, hostile: bool = False, **submit_options) -> Exchange:
+        """`hostile`: bad input on purpose (see send_raw). `submit_options` go to the target's submit
+        (the DCC's own interface: `spoil`)."""
+        xml = codec.encode_signed_request(request, signer)
+        sender = str(request.request_id.originator)
+        register = getattr(self.target, "register_signer", None)   # Target Interface v1.1 signs its calls by this key
+        if callable(register) and not self.target.signs_for(sender):
+            register(sender, signer)
         return self.send_raw(str(request.request_id.originator), str(request.request_id), xml,
-                             description=description or f"SRV {request.srv}", await_outcome=await_outcome)
+                             description=description or f"SRV {request.srv}", await_outcome=await_outcome,
+                             hostile=hostile, submit_options=submit_options)
 
     def send_raw(self, sender: str, request_id: str, xml: bytes, *, description: str = "",
-                 await_outcome: bool = True, hostile: bool = False) -> Exchange:
+                 await_outcome: bool = True, hostile: bool = False, submit_options: dict | None = None) -> Exchange:
         """`hostile`: the request is bad input on purpose, so a target that breaks on it (HTTP 5xx, a
         dropped connection, a timeout) has failed MP107-R4.2 rather than left the run unjudgeable:
         the fault is kept on the exchange for the step to judge, not raised."""
         exchange = Exchange(sender, description, request_id, xml)
         self.exchanges.append(exchange)
+        options = submit_options or {}
         if hostile:
             try:
-                exchange.ack = self.target.submit(request_id, xml)
+                exchange.ack = self.target.submit(request_id, xml, **options)
             except TargetFault as exc:
                 exchange.fault = str(exc)
                 return exchange
         else:
-            exchange.ack = self.target.submit(request_id, xml)
+            exchange.ack = self.target.submit(request_id, xml, **options)
             if exchange.ack.response is None:   # valid traffic deserves a DUIS answer: cannot be judged
                 raise TargetFault(f"{request_id}: the target answered a valid request with {exchange.ack.reason}"
                                   + (f" ({exchange.ack.body_problem})" if exchange.ack.body_problem else ""))
+        if len(exchange.legs) > 1:       # the DCC's own interface: say which way the request went
+            exchange.notes.extend(leg.summary() for leg in exchange.legs)
         if await_outcome and exchange.ack.code == "I99":
             exchange.outcome = self.target.await_outcome(request_id, self.outcome_timeout)
         return exchange

@@ -23,7 +23,6 @@ from typing import Callable
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml import (
@@ -36,7 +35,7 @@ from signxml import (
 
 from duis import codec, messages, signing
 from duis.types import RequestID
-from smki import SMKI_POLICY_OID, Credential, TestSMKI
+from smki import SMKI_POLICY_OID, Credential, TestSMKI, entity_identifier_attribute
 
 OVERSIZE_BYTES = 2 * 1024 * 1024
 """Above the DSP's XML limit (1 MiB), below the HTTP front door's (8 MiB)."""
@@ -566,7 +565,7 @@ MALFORMATIONS: dict[str, Kind] = {
     "a request whose signature covers another element": _r41(_wrapped_signature),
     "a request whose digest was altered": _r41(_digest_altered),
     "a request whose SignatureValue was altered": _r41(_signature_value_altered),
-    "a request whose KeyInfo names another user's certificate": _r41(_key_info_other),
+    "a request whose KeyInfo names another user's certificate": Kind(_key_info_other, "MP107-R4.1", equivalent=True),
     "a request signed with ecdsa-sha1 over a sha1 digest": _r41(_sha1_signed),
     "a request whose SignatureMethod claims rsa-sha1": _r41(_rsa_sha1_named),
     "a request whose signature references an external resource": _r41(_external_reference),
@@ -635,10 +634,9 @@ def organisation_certificate(issuing: Credential, *, entity_id: str | None, role
     key = ec.generate_private_key(curve or ec.SECP256R1())
     attrs = []
     if role_code is not None:
-        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role_code, _ASN1Type.UTF8String))
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role_code))
     if entity_id is not None:
-        eui = bytes.fromhex(entity_id.replace("-", ""))
-        attrs.append(x509.NameAttribute(NameOID.X500_UNIQUE_IDENTIFIER, b"\x00" + eui, _ASN1Type.BitString))
+        attrs.append(entity_identifier_attribute(entity_id))
     if not attrs:
         attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, "no role, no entity"))
     issuer_key_id = x509.SubjectKeyIdentifier.from_public_key(issuing.cert.public_key()).digest[:8]
@@ -687,8 +685,14 @@ def _two_organisations(ctx: CertificateContext) -> tuple[bytes, bytes]:
 
 
 def _not_der(ctx: CertificateContext) -> tuple[bytes, bytes]:
+    """A real certificate in BER that DER forbids: its outer length in a longer form than needed
+    (83 00 01 94 for 82 01 94). Still one SEQUENCE, so that on the DCC's own interface the DSP can
+    carry it in the GBCS command (a CS02b holds each certificate as one TLV) and the S1SP, which must
+    insist on DER, is the one to refuse it, as on Target Interface v1."""
     ds, ka = ctx.party_pair("third network operator")
-    return b"this is not a DER certificate, though it is valid base64" + ds[:16], ka
+    size = ds[1] & 0x7F if ds[1] & 0x80 else 0
+    length = int.from_bytes(ds[2:2 + size], "big") if size else ds[1]
+    return b"\x30\x83" + length.to_bytes(3, "big") + ds[2 + size:], ka
 
 
 def _foreign(ctx: CertificateContext) -> tuple[bytes, bytes]:

@@ -1,6 +1,6 @@
 """HttpTarget: any implementation that speaks SPEC §5 (Target Interface v1) over HTTP.
 
-Same seam as LocalTarget: a signed DUIS Request goes in, the DSP's signed Response comes back;
+The one Target: a signed DUIS Request goes in, the DSP's signed Response comes back;
 the final outcome is awaited by RequestID. Over HTTP that means:
 
 - one `requests.Session`, explicit (connect, read) timeouts from the profile on every call, and
@@ -33,29 +33,20 @@ the final outcome is awaited by RequestID. Over HTTP that means:
   another unexpected status, an unparseable or unsigned answer, an outcome that never arrives)
   is a `TargetFault` with a one-line reason naming the RequestID and the URL.
 
-`ServedReference` starts `python -m reference serve` on a free loopback port for one run.
+The transport under it (deadlines, size limits) is adapters/transport.py; hosting the reference
+for a run, adapters/reference_host.py.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 from base64 import b64encode
-from pathlib import Path
 from urllib.parse import quote
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
 from duis import codec, errors
@@ -64,27 +55,22 @@ from smki import inspect as cert_inspect
 
 import httpsig as message_signatures
 from .callbacks import CallbackReceiver
+from .dcc_dialect import DccDialect
 from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture
 from .profile import AUTO, FROM_TEST_SUPPORT, Profile
 from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState
+from .transport import Deadline, DeadlineAdapter, TooLarge, connection_problem, current, one_line, read_answer
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
 SERVICE_REQUEST = "/api/v1/serviceRequest"
 RESPONSES = "/api/v1/responses/"
 TEST_SUPPORT = "/test-support/v1"
 XML = "application/xml"
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 """the largest answer the harness reads; a larger one is cut off and the target is broken"""
-CHUNK = 64 * 1024
 INSECURE_OPTION = "--insecure-skip-response-verification"
-
-
-def _one_line(text: object, limit: int = 300) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _statuses(ok) -> str:
@@ -94,151 +80,7 @@ def _statuses(ok) -> str:
 
 def _snippet(body: bytes, limit: int = 200) -> str:
     """The start of a body, on one line, for a reason (never decodes more than needed)."""
-    return _one_line(body[: limit * 4].decode("utf-8", errors="replace"), limit)
-
-
-# --- an overall deadline per exchange ------------------------------------------------------------
-
-_current = threading.local()      # .deadline: the exchange this thread is in, if any
-
-
-class _Deadline:
-    """One exchange's overall deadline. A watchdog timer shuts down the socket of whichever
-    connection the exchange is using when it passes, so a blocked read or write returns whatever
-    the peer does; `finish()` (always, at the end of the exchange) stops it. A connection belongs
-    to the last exchange that used it: a late timer never touches a connection another exchange
-    has taken from the pool since."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.expired = False
-        self._done = False
-        self._conns: list = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def attach(self, conn) -> None:
-        with self._lock:
-            conn._mp107_deadline = self
-            if conn not in self._conns:
-                self._conns.append(conn)
-            if self.expired:
-                _shut(conn)
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.expired = True
-            for conn in self._conns:
-                if getattr(conn, "_mp107_deadline", None) is self:
-                    _shut(conn)
-
-    def finish(self) -> None:
-        with self._lock:
-            self._done = True
-        self._timer.cancel()
-
-
-def _shut(conn) -> None:
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-
-def _attach(conn) -> None:
-    deadline = getattr(_current, "deadline", None)
-    if deadline is not None:
-        deadline.attach(conn)
-
-
-class _DeadlineConnection:
-    """Mixed into urllib3's connections: each tells the exchange in progress on this thread that it
-    carries it (before connecting, once connected, before each request on a reused connection).
-    A TLS handshake is bounded as a whole by the connect timeout (the ssl module keeps it a deadline)."""
-
-    def connect(self) -> None:
-        _attach(self)
-        super().connect()
-        _attach(self)
-
-    def request(self, *args, **kwargs):
-        _attach(self)
-        return super().request(*args, **kwargs)
-
-
-class _HTTPConnection(_DeadlineConnection, HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_DeadlineConnection, HTTPSConnection):
-    pass
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
-
-
-_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """No retries, no redirects, and connections the exchange deadline can reach. (A SOCKS proxy's
-    own connection classes are left alone; its exchanges are bounded by the read timeout only.)"""
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if type(manager) is urllib3.ProxyManager:
-            manager.pool_classes_by_scheme = dict(_POOLS)
-        return manager
-
-
-class _TooLarge(Exception):
-    pass
-
-
-def _read_answer(answer: requests.Response, limit: int) -> bytes:
-    """The whole body of a streamed answer, at most `limit` bytes (else _TooLarge, nothing more read)."""
-    declared = (answer.headers.get("Content-Length") or "").strip()
-    if declared.isdigit() and int(declared) > limit:
-        raise _TooLarge(f"it declares {declared} bytes")
-    parts, size = [], 0
-    while True:
-        chunk = answer.raw.read(CHUNK, decode_content=False)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge(f"more than {limit} bytes came")
-        parts.append(chunk)
-    return b"".join(parts)
-
-
-def _connection_problem(exc: requests.RequestException) -> str:
-    """What went wrong on the wire, in a few words."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return "no connection within the connect timeout"
-    if isinstance(exc, requests.ReadTimeout):
-        return "no answer within the read timeout (the request was not re-sent)"
-    text = str(exc)
-    if "Connection refused" in text:
-        return "connection refused (is the target running?)"
-    if any(sign in text for sign in ("RemoteDisconnected", "Connection aborted", "Connection reset")):
-        return "the connection was closed before an answer came (the request was not re-sent)"
-    return f"{type(exc).__name__}: {_one_line(text, 160)}"
+    return one_line(body[: limit * 4].decode("utf-8", errors="replace"), limit)
 
 
 class HttpTarget:
@@ -255,17 +97,25 @@ class HttpTarget:
         self.exchange_timeout = profile.timeouts.exchange
         self.timeout = (profile.timeouts.connect, min(profile.timeouts.read, self.exchange_timeout))
         self.session = requests.Session()
-        no_retry = _DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0,
+        no_retry = DeadlineAdapter(max_retries=Retry(total=0, connect=0, read=0, redirect=0, status=0, other=0,
                                                       raise_on_redirect=False, raise_on_status=False))
         self.session.mount("http://", no_retry)
         self.session.mount("https://", no_retry)
         self.session.headers["User-Agent"] = "mp107-harness"
         self.session.headers["Accept-Encoding"] = "identity"     # what comes is what is counted
+        tls = profile.tls
+        if tls is not None:           # SPEC §5 mutual TLS: present our certificate, trust only the profile's CAs
+            self.session.cert = tls.client_pair
+            self.session.verify = tls.verify
         self.receiver: CallbackReceiver | None = None
         self._callbacks: dict[str, str] = {}      # User ID -> "registered" or why not
         self._keys: dict[str, object] = {}        # User ID -> its XML-signing private key (v1.1 signatures)
+        self._verified: dict[str, tuple[bytes, ServiceResponse]] = {}
+        """RequestID -> (body, decoded Response) of a pushed outcome the receiver verified as it arrived"""
         self.callback_refusal: str | None = None  # the first refusal of callback registration: poll from then on
         self._cohorts: dict[str, str] | None = dict(profile.cohorts) or None
+        self.dialect: DccDialect | None = DccDialect(self) if profile.dialect == "dcc" else None
+        """the DCC's own interface (profile [target] dialect = "dcc"): adapters/dcc_dialect.py; None: v1"""
         try:
             self.test_support = self._detect_test_support()
             self.dsp_certificate = self._dsp_certificate()
@@ -273,7 +123,8 @@ class HttpTarget:
             if profile.callbacks.mode == "push":
                 cb = profile.callbacks
                 self.receiver = CallbackReceiver(cb.listen_host, cb.listen_port, public_url=cb.url,
-                                                 verify=self._verify_pushed)
+                                                 verify=self._verify_pushed,
+                                                 tls=tls.receiver_context() if tls is not None else None)
         except BaseException:
             self.session.close()
             raise
@@ -291,19 +142,19 @@ class HttpTarget:
         seconds = self.exchange_timeout
         late = (f"{who}{method} {url}: no complete answer within {seconds:g} s (the connection was closed; "
                 f"the request was not re-sent)")
-        deadline = _Deadline(seconds)
-        _current.deadline = deadline
+        deadline = Deadline(seconds)
+        current.deadline = deadline
         answer = None
         try:
             try:
                 answer = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, stream=True,
-                                              **kwargs)
+                                              verify=self.session.verify, **kwargs)   # not $REQUESTS_CA_BUNDLE's
                 encoding = (answer.headers.get("Content-Encoding") or "identity").strip().lower()
                 if encoding != "identity":
                     raise TargetFault(f"{who}{method} {url}: HTTP {answer.status_code} with Content-Encoding "
-                                      f"{_one_line(encoding, 40)}, although the harness asked for identity")
-                body = _read_answer(answer, MAX_ANSWER_BYTES)
-            except _TooLarge as exc:
+                                      f"{one_line(encoding, 40)}, although the harness asked for identity")
+                body = read_answer(answer, MAX_ANSWER_BYTES)
+            except TooLarge as exc:
                 raise TargetFault(f"{who}{method} {url}: answer larger than {MAX_ANSWER_BYTES} bytes ({exc}; "
                                   f"the connection was closed)") from None
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
@@ -311,13 +162,13 @@ class HttpTarget:
                     raise TargetFault(late) from None
                 if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
                     exc = requests.ReadTimeout(str(exc))
-                raise TargetFault(f"{who}{method} {url}: {_connection_problem(exc)}") from None
+                raise TargetFault(f"{who}{method} {url}: {connection_problem(exc)}") from None
             if deadline.expired:        # an answer without a length, ended by the watchdog: not complete
                 raise TargetFault(late)
             answer._content, answer._content_consumed = body, True
         finally:
             deadline.finish()
-            _current.deadline = None
+            current.deadline = None
             if answer is not None:
                 if not answer._content_consumed:
                     answer.raw.close()      # cut off: the connection goes, never back to the pool
@@ -376,7 +227,7 @@ class HttpTarget:
                 return cert_inspect.as_certificate(answer.content)
             except ValueError as exc:
                 raise TargetFault(f"GET {self._url(TEST_SUPPORT + '/dsp-certificate')}: expected a certificate "
-                                  f"(PEM), got {_one_line(exc, 120)}") from None
+                                  f"(PEM), got {one_line(exc, 120)}") from None
         return wanted
 
     def _capabilities(self) -> frozenset[Capability]:
@@ -391,10 +242,20 @@ class HttpTarget:
 
     # --- the seam ---------------------------------------------------------------------------
 
-    def submit(self, request_id: str, signed_request: bytes) -> Acknowledgement:
+    def submit(self, request_id: str, signed_request: bytes, **options) -> Acknowledgement:
+        """`options` (the DCC's own interface only): `spoil`, an adapters.dcc_dialect.Spoil."""
         self._ensure_callback(request_id.split(":")[0], request_id)
-        url = self._url(SERVICE_REQUEST)
-        answer = self._call("POST", SERVICE_REQUEST, rid=request_id, ok=(200, *range(400, 500)), data=signed_request,
+        if self.dialect is not None:
+            return self.dialect.submit(request_id, signed_request, **options)
+        if options:
+            raise ValueError(f"{sorted(options)}: only for the DCC's own interface ([target] dialect = \"dcc\"); "
+                             f"{self.profile.where()} says v1")
+        return self.submit_to(SERVICE_REQUEST, request_id, signed_request)
+
+    def submit_to(self, path: str, request_id: str, signed_request: bytes) -> Acknowledgement:
+        """POST a signed DUIS request to `path` once; the answer decoded, verified and mapped."""
+        url = self._url(path)
+        answer = self._call("POST", path, rid=request_id, ok=(200, *range(400, 500)), data=signed_request,
                             headers={"Content-Type": XML})
         if 400 <= answer.status_code < 500:
             return self._refusal(request_id, url, answer)
@@ -402,10 +263,10 @@ class HttpTarget:
             response = codec.decode_response(answer.content, verify_with=self.dsp_certificate)
         except errors.SignatureInvalid as exc:
             raise TargetFault(f"{request_id}: POST {url}: HTTP {answer.status_code}, but the answer's signature "
-                              f"does not verify against the DSP certificate: {_one_line(exc, 200)}") from exc
+                              f"does not verify against the DSP certificate: {one_line(exc, 200)}") from exc
         except errors.DuisError as exc:
             raise TargetFault(f"{request_id}: POST {url}: HTTP {answer.status_code}, but the answer is not a "
-                              f"usable DUIS Response: {type(exc).__name__}: {_one_line(exc, 200)}") from exc
+                              f"usable DUIS Response: {type(exc).__name__}: {one_line(exc, 200)}") from exc
         if not response.has_signature:   # checked above when the profile gives the DSP certificate
             raise TargetFault(f"{request_id}: POST {url}: HTTP {answer.status_code}, but the answer is not signed")
         if response.request_id is not None and str(response.request_id) != request_id:
@@ -423,7 +284,7 @@ class HttpTarget:
         try:
             response = codec.decode_refusal(body, verify_with=self.dsp_certificate)
         except errors.DuisError as exc:
-            problem = f"the body is not a usable signed DUIS Response: {type(exc).__name__}: {_one_line(exc, 200)}"
+            problem = f"the body is not a usable signed DUIS Response: {type(exc).__name__}: {one_line(exc, 200)}"
             return Acknowledgement(request_id, status, body, None, f"HTTP {status}: {_snippet(body, 120)}",
                                    body_problem=problem)
         if not response.has_signature:
@@ -441,12 +302,16 @@ class HttpTarget:
         xml, source, polls = None, None, 0
         pushed = (self.receiver is not None and self.callback_refusal is None
                   and self._callbacks.get(request_id.split(":")[0], "registered") == "registered")
+        configured = self.dialect is not None and self.receiver is not None and not pushed
+        if configured:       # the DCC's own interface: the response endpoint is configured at the DCC, not
+            pushed = True    # registered; wait for its POSTs, and poll only a target that offers polling
+        polls_offered = not configured or self.callback_refusal is None
         if pushed:
             xml = self.receiver.wait(request_id, min(cb.poll_after, timeout))
             source = f"the callback to {self.receiver.url}"
         while xml is None and time.monotonic() < deadline:
-            xml = self._poll(request_id)
-            polls += 1
+            xml = self._poll(request_id) if polls_offered else None
+            polls += polls_offered
             if xml is not None:
                 source = f"GET {self._url(RESPONSES + quote(request_id, safe=':'))}"
                 break
@@ -466,17 +331,21 @@ class HttpTarget:
                 came = f"; the callback receiver refused: {self.receiver.refused[-1]}"
             else:
                 came = ""
-            raise TargetFault(_one_line(f"{request_id}: no final outcome within {timeout:g} s ({where}GET "
+            raise TargetFault(one_line(f"{request_id}: no final outcome within {timeout:g} s ({where}GET "
                                         f"{self._url(RESPONSES + quote(request_id, safe=':'))} answered 404 {polls} "
                                         f"times){came}", 600))
+        verified = self._verified.pop(request_id, None)
         try:
-            response = codec.decode_response(xml, verify_with=self.dsp_certificate)
+            if verified is not None and verified[0] == xml:    # the very bytes the receiver verified as they came
+                response = verified[1]
+            else:
+                response = codec.decode_response(xml, verify_with=self.dsp_certificate)
         except errors.SignatureInvalid as exc:
             raise TargetFault(f"{request_id}: the final outcome from {source} does not verify against the DSP "
-                              f"certificate: {_one_line(exc, 200)}") from exc
+                              f"certificate: {one_line(exc, 200)}") from exc
         except errors.DuisError as exc:
             raise TargetFault(f"{request_id}: the final outcome from {source} is not a usable DUIS Response: "
-                              f"{type(exc).__name__}: {_one_line(exc, 200)}") from exc
+                              f"{type(exc).__name__}: {one_line(exc, 200)}") from exc
         if not response.has_signature:
             raise TargetFault(f"{request_id}: the final outcome from {source} is not signed")
         if str(response.request_id) != request_id:
@@ -490,10 +359,11 @@ class HttpTarget:
         try:
             response = codec.decode_response(body, verify_with=self.dsp_certificate)
         except errors.SignatureInvalid as exc:
-            raise errors.SignatureInvalid(f"does not verify against the DSP certificate: {_one_line(exc, 200)}") \
+            raise errors.SignatureInvalid(f"does not verify against the DSP certificate: {one_line(exc, 200)}") \
                 from None
         if not response.has_signature:
             raise errors.SignatureInvalid("is not signed")
+        self._verified[str(response.request_id)] = (body, response)   # await_outcome need not do it again
 
     def _poll(self, request_id: str) -> bytes | None:
         path = responses_path(request_id)
@@ -543,8 +413,17 @@ class HttpTarget:
 
     def register_signer(self, user_id: str, signer) -> None:
         """The XML-signing key that signs `user_id`'s callback and responses calls (SPEC §5 v1.1): a
-        duis.signing.Signer, or the EC private key itself. A user without one is sent unsigned."""
+        duis.signing.Signer, or the EC private key itself. A user without one is sent unsigned. On the
+        DCC's own interface a Signer also signs the user's Signed Pre-Commands (Command Variant 5)."""
         self._keys[user_id] = getattr(signer, "key", signer)
+        if self.dialect is not None:
+            self.dialect.register_signer(user_id, signer)
+
+    def register_organisation_key(self, user_id: str, key) -> None:
+        """The DCC's own interface: the private key of `user_id`'s Organisation digital-signing certificate,
+        which signs its Pre-Commands (ignored on Target Interface v1)."""
+        if self.dialect is not None:
+            self.dialect.register_organisation_key(user_id, key)
 
     def signs_for(self, user_id: str) -> bool:
         return user_id in self._keys
@@ -592,6 +471,8 @@ class HttpTarget:
         else:
             signature = f"NOT verified ({INSECURE_OPTION})"
         out = {"target": f"http {self.base_url}", "profile": self.profile.where(),
+               "interface": ("the DCC's own (serviceT, serviceS, serviceD)" if self.dialect is not None
+                             else "Target Interface v1 (serviceRequest)"),
                "test_support": self.test_support,
                "capabilities": sorted(c.value for c in self.capabilities),
                "dsp_signature": signature,
@@ -631,13 +512,13 @@ class HttpTarget:
 
     def run_datafix(self, s1sp: str, *, dry_run: bool = False):
         """The Requirement 2 data fix on `s1sp`'s database, through the reference's test support.
-        Returns (report, IDs of the devices whose slots it changed), as LocalTarget does."""
+        Returns (report, IDs of the devices whose slots it changed)."""
         answer = self._json("POST", f"{TEST_SUPPORT}/s1sps/{quote(s1sp)}/datafix", {"dry_run": bool(dry_run)})
         try:
             return DatafixReport.from_dict(answer["report"]), set(answer["fixed"])
         except (KeyError, TypeError, DatafixReportError) as exc:
             raise TargetFault(f"POST {self._url(TEST_SUPPORT + '/s1sps/' + s1sp + '/datafix')}: expected "
-                              f'{{"report": {{...}}, "fixed": [...]}}, got {_one_line(answer, 160)} ({exc!r})') from None
+                              f'{{"report": {{...}}, "fixed": [...]}}, got {one_line(answer, 160)} ({exc!r})') from None
 
     def cohort_of(self, s1sp: str) -> str:
         if self._cohorts is None and self.test_support:
@@ -685,79 +566,3 @@ def outcome_for(body: bytes, request_id: str) -> bool:
     except (errors.DuisError, ValueError):
         return False
     return str(response.request_id) == request_id
-
-
-# --- the reference, served for one run ------------------------------------------------------------
-
-READY_PREFIX = "mp107-reference: serving Target Interface v1 at "   # reference/server/cli.py prints it
-
-
-class ServedReference:
-    """`python -m reference serve --port 0` (a free loopback port) as a subprocess, for one run.
-
-        with ServedReference("--s1sp-not-implemented", "S1SP2") as base_url: ...
-
-    Its output goes to `log_path` (a temporary file unless given), never to a pipe nobody reads."""
-
-    def __init__(self, *args: str, test_support: bool = True, log_path: Path | None = None,
-                 startup_timeout: float = 60.0, callback_allow: tuple[str, ...] = ("127.0.0.1",)) -> None:
-        """`callback_allow`: loopback hosts the served DCC may POST outcomes to (Target Interface
-        v1.1 refuses loopback callback URLs otherwise): the harness's receiver listens on 127.0.0.1."""
-        allow = [arg for host in callback_allow for arg in ("--callback-allow", host)]
-        self.args = [*(["--test-support"] if test_support else []), *args, *allow]
-        self.startup_timeout = startup_timeout
-        self._own_log = log_path is None
-        self.log_path = Path(log_path or tempfile.mkstemp(prefix="mp107-served-", suffix=".log")[1])
-        self.process: subprocess.Popen | None = None
-        self.base_url: str | None = None
-
-    def start(self) -> str:
-        cmd = [sys.executable, "-m", "reference", "serve", "--port", "0", "--host", "127.0.0.1", *self.args]
-        with open(self.log_path, "wb") as log_file:
-            self.process = subprocess.Popen(cmd, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-            for line in text.splitlines():
-                if line.startswith(READY_PREFIX):
-                    self.base_url = line[len(READY_PREFIX):].split()[0]
-                    return self.base_url
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{' '.join(cmd)} exited with {self.process.returncode} before serving:\n{text[-2000:]}")
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"{' '.join(cmd)} did not report serving within {self.startup_timeout:g} s; see {self.log_path}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-    def close(self) -> None:
-        """Stop it; remove its log (a temporary file) unless it died on its own, which the log explains."""
-        crashed = self.process is not None and self.process.poll() is not None
-        self.stop()
-        if self._own_log and not crashed:
-            self.log_path.unlink(missing_ok=True)
-        elif crashed:
-            log.warning("the served reference exited with %s; its log: %s", self.process.returncode, self.log_path)
-
-    def kill(self) -> None:
-        """Simulate a crash: SIGKILL, no graceful shutdown."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()

@@ -50,6 +50,9 @@ class Statement:
     datafix: DatafixStatement = field(default_factory=DatafixStatement)
     test_support: bool = False
     callback_registration: bool = True
+    dialect: str = "v1"
+    """the interface the target speaks (the profile's [target].dialect): "v1" (Target Interface v1) or
+    "dcc" (the DCC's own interface: the Critical round trip through a Pre-Command the user signs)"""
 
     # --- what a scenario may rely on ------------------------------------------------------------
 
@@ -95,6 +98,16 @@ class Statement:
             return None
         return (f"no SMETS2 devices: [statement] smets2 = false ({self.source})")
 
+    def why_not_dialect(self, wanted: str) -> str | None:
+        """The scenario is about the DCC's own interface (its Critical round trip): not applicable to a
+        target driven through Target Interface v1, which completes a Critical request itself."""
+        if self.dialect == wanted:
+            return None
+        names = {"dcc": "the DCC's own interface (serviceT / serviceS, a Pre-Command the user signs)",
+                 "v1": "Target Interface v1"}
+        return (f"needs a target that speaks {names.get(wanted, wanted)}; this one is driven through "
+                f"{names.get(self.dialect, self.dialect)} ([target] dialect = \"{self.dialect}\")")
+
     def lines(self) -> list[str]:
         """The statement in words, for the report header."""
         out = [self.switch_line().removeprefix("[statement] ")]
@@ -110,6 +123,8 @@ class Statement:
                    f"{len(d.control_devices)} control device(s)")
         out.append(f"test support = {str(self.test_support).lower()}, callback registration = "
                    f"{str(self.callback_registration).lower()}")
+        if self.dialect != "v1":
+            out.append(f"interface: {self.dialect} (the DCC's own: Critical requests as signed Pre-Commands)")
         return out
 
     def as_json(self) -> dict:

@@ -35,6 +35,32 @@ class CapabilityMissing(Exception):
 
 
 @dataclass(frozen=True)
+class Leg:
+    """One HTTP exchange of a request's way through a target (the DCC's own interface makes a 6.15.1
+    two: the transform, then the Signed Pre-Command; adapters/dcc_dialect.py)."""
+    name: str
+    url: str
+    request_id: str
+    request: bytes
+    http_status: int
+    answer: bytes
+    code: str
+    gbcs: dict | None = None
+    """the GBCS command this leg carried, decoded for people (gbcs.describe), where it carried one"""
+
+    def summary(self) -> str:
+        line = f"{self.name}: POST {self.url} [{self.request_id}] -> {self.code}"
+        g = self.gbcs or {}
+        if "error" in g:
+            line += f"; GBCS not readable: {g['error']}"
+        elif g:
+            line += (f"; GBCS {g.get('message')} counter {g.get('originator_counter')} from "
+                     f"{g.get('originator_system_title')} to {g.get('recipient_system_title')}, signature "
+                     f"{(g.get('signature') or {}).get('state')}")
+        return line
+
+
+@dataclass(frozen=True)
 class Acknowledgement:
     request_id: str
     http_status: int
@@ -45,6 +71,9 @@ class Acknowledgement:
     reason: str | None = None        # the target's own explanation, where it gives one
     body_problem: str | None = None
     """a 4xx whose body is there but is not a signed DUIS Response: why (R4.2 judges it)"""
+    legs: tuple[Leg, ...] = ()
+    """on the DCC's own interface: every HTTP exchange the request took, in order (this
+    acknowledgement is the last one's answer)"""
 
     @property
     def code(self) -> str:

@@ -44,11 +44,14 @@ class SuppliedUser:
 
     `xml_signing` None: the harness SMKI issues one for this User ID (the target must then be
     provisioned with it). `organisation_pair` None: the harness SMKI issues the Organisation
-    certificates (digital signing, key agreement; DER) for this User ID."""
+    certificates (digital signing, key agreement; DER) for this User ID. `organisation_key`: the
+    private key of the given digital-signing certificate, where the profile gives it (it signs GBCS
+    Pre-Commands on the DCC's own interface)."""
     user_id: str
     roles: frozenset[str]
     xml_signing: Credential | None = None
     organisation_pair: tuple[bytes, bytes] | None = None
+    organisation_key: object = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class Party:
     profile); False for one the harness made, which the target must be provisioned with."""
     organisation_pair: tuple[bytes, bytes] | None = None
     """The profile's Organisation certificates, when it gives them instead of the harness SMKI."""
+    supplied_organisation_key: object = None
+    """The profile's private key of `organisation_pair`'s digital-signing certificate, if it gives one."""
 
     @property
     def user_id(self) -> str:
@@ -70,6 +75,16 @@ class Party:
     def signer(self) -> signing.Signer:
         xml = self.credentials.xml_signing
         return signing.Signer(xml.key, xml.cert)
+
+    @property
+    def organisation_key(self):
+        """The private key of this party's Organisation digital-signing certificate (the one
+        `certificate_pair()` starts with): it signs GBCS Pre-Commands on the DCC's own interface.
+        None when the profile names the certificates without the key, or the party holds none."""
+        if self.organisation_pair is not None:
+            return self.supplied_organisation_key
+        org = self.credentials.organisation
+        return org.digital_signing.key if org is not None else None
 
     def certificate_pair(self) -> tuple[bytes, bytes]:
         if self.organisation_pair is not None:
@@ -130,10 +145,12 @@ class Cast:
             issued = self.smki.issue_user(supplied.user_id, supplied.roles)
             self._issued[supplied.user_id] = issued
         if supplied.xml_signing is None:
-            return Party(label, fuel, issued, organisation_pair=supplied.organisation_pair)
+            return Party(label, fuel, issued, organisation_pair=supplied.organisation_pair,
+                         supplied_organisation_key=supplied.organisation_key)
         credentials = UserCredentials(issued.user_id, frozenset(supplied.roles), supplied.xml_signing,
                                       issued.organisation if remote_party_role_for(supplied.roles) else None)
-        return Party(label, fuel, credentials, supplied=True, organisation_pair=supplied.organisation_pair)
+        return Party(label, fuel, credentials, supplied=True, organisation_pair=supplied.organisation_pair,
+                     supplied_organisation_key=supplied.organisation_key)
 
     def certification_path(self) -> tuple[bytes, ...]:
         """DER of the CA certificates above the Organisation certificates in the requests."""

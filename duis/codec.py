@@ -28,9 +28,11 @@ from .messages import (
     RequestHandoverOfDCCControlledDeviceRsp,
     RetrieveDeviceSecurityCredentialsKRP,
     RetrieveDeviceSecurityCredentialsKRPRsp,
+    PreCommand,
     S1SPAlert,
     ServiceRequest,
     ServiceResponse,
+    SignedPreCommand,
     SMETS1Payload,
     UpdateSecurityCredentialsKRP,
     UpdateSecurityCredentialsKRPRsp,
@@ -50,6 +52,7 @@ __all__ = [
     "encode_signed_request",
     "decode_request",
     "encode_acknowledgement",
+    "encode_pre_command_response",
     "encode_smets1_response",
     "encode_s1sp_alert",
     "decode_response",
@@ -166,10 +169,19 @@ def _int_or_none(text: str | None) -> int | None:
 
 
 def _text(el: etree._Element, path: str) -> str | None:
+    """The value of the element at `path`: all its text, as canonical XML without comments (what
+    the signature covers) reads it -- so `Network<!-- -->Operator` is NetworkOperator, never the
+    first text node alone. None when the element is absent or empty."""
     found = el.find(path)
-    if found is None or found.text is None:
+    if found is None:
         return None
-    return found.text.strip()
+    text = _all_text(found)
+    return text.strip() if text else None
+
+
+def _all_text(el: etree._Element) -> str:
+    """All the text of `el` and its descendants, comments and processing instructions left out."""
+    return "".join(el.itertext())
 
 
 def _serialize(root: etree._Element) -> bytes:
@@ -226,6 +238,8 @@ def _append_credentials_body(
 def _request_element(req: ServiceRequest) -> etree._Element:
     if not isinstance(req, ServiceRequest):
         raise DuisValueError(f"expected a ServiceRequest, got {type(req).__name__}")
+    if isinstance(req.body, SignedPreCommand):
+        return _signed_pre_command_element(req)
     expected_srv = _SRV_OF_BODY.get(type(req.body))
     if expected_srv is None:
         raise UnsupportedServiceRequest(
@@ -253,6 +267,28 @@ def _request_element(req: ServiceRequest) -> etree._Element:
     return root
 
 
+def _request_root(req: ServiceRequest) -> tuple[etree._Element, etree._Element]:
+    root = etree.Element(_SR + "Request", nsmap=_REQUEST_NSMAP, schemaVersion=SCHEMA_VERSION)
+    header = _sub(root, _SR + "Header")
+    _sub(header, _SR + "RequestID", str(req.request_id))
+    _sub(header, _SR + "CommandVariant", str(req.command_variant))
+    _sub(header, _SR + "ServiceReference", req.service_reference)
+    _sub(header, _SR + "ServiceReferenceVariant", req.srv)
+    return root, _sub(root, _SR + "Body")
+
+
+def _signed_pre_command_element(req: ServiceRequest) -> etree._Element:
+    """Body/SignedPreCommand ([ExecutionDateTime], GBCSPayload): the Command Variant 5 request of the
+    DCC's own interface. The SRV is the Pre-Command answer's; the schema checks it is a DUIS one."""
+    root, body = _request_root(req)
+    el = _sub(body, _SR + "SignedPreCommand")
+    if req.body.execution_datetime is not None:
+        _sub(el, _SR + "ExecutionDateTime", format_datetime(req.body.execution_datetime))
+    _sub(el, _SR + "GBCSPayload", _b64(req.body.gbcs_payload))
+    etree.indent(root, space="  ")
+    return root
+
+
 def encode_request(req: ServiceRequest) -> bytes:
     """An unsigned, schema-valid ``sr:Request`` (the schema makes ds:Signature optional)."""
     root = _request_element(req)
@@ -270,7 +306,7 @@ def encode_signed_request(req: ServiceRequest, signer: Signer) -> bytes:
 def _decode_certificates(el: etree._Element) -> CertificatePair:
     def der(tag: str) -> bytes | None:
         child = el.find(_SR + tag)
-        return None if child is None else _unb64(child.text, tag)
+        return None if child is None else _unb64(_all_text(child), tag)
 
     return CertificatePair(
         digital_signing=der("DigitalSigningCertificate"),
@@ -289,7 +325,7 @@ def _decode_credentials_body(body_el: etree._Element, cls, krp: bool):
         floor_seq=_int_or_none(_text(body_el, _SR + "RemotePartyFloorSeqNumber")),
         replacement=_decode_certificates(replacement),
         certification_path=tuple(
-            _unb64(c.text, "Certificate") for c in body_el.iterfind(f"{_SR}CertificationPathCertificates/{_SR}Certificate")
+            _unb64(_all_text(c), "Certificate") for c in body_el.iterfind(f"{_SR}CertificationPathCertificates/{_SR}Certificate")
         ),
         apply_time_based_cpv_checks=_parse_bool(_text(body_el, _SR + "ApplyTimeBasedCPVChecks")),
         prepayment_top_up_floor_seq=_int_or_none(_text(body_el, _SR + "RemotePartyPrepaymentTopUpFloorSeqNumber")),
@@ -297,8 +333,13 @@ def _decode_credentials_body(body_el: etree._Element, cls, krp: bool):
     )
 
 
-def decode_request(xml: bytes) -> ServiceRequest:
-    """Parse (hostile-XML safe), schema-validate and map a ``Request``. Signatures are not checked."""
+def decode_request(xml: bytes, *, signed_pre_command: bool = False) -> ServiceRequest:
+    """Parse (hostile-XML safe), schema-validate and map a ``Request``. Signatures are not checked.
+
+    A ``SignedPreCommand`` body (Command Variant 5, the DCC's own interface) is mapped to
+    :class:`~duis.messages.SignedPreCommand` only with ``signed_pre_command=True`` (a DCC
+    interface's Send Command Service); otherwise it is :class:`UnsupportedServiceRequest`, as on
+    Target Interface v1."""
     root = safexml.parse(xml)
     _expect_root(root, "Request")
     schema.validate(root)
@@ -320,6 +361,11 @@ def decode_request(xml: bytes) -> ServiceRequest:
             f"expected ServiceReference {service_reference_of(srv)} for variant {srv}, got {service_reference}"
         )
     expected_name, cls = _REQUEST_BODIES[srv]
+    if body_name == "SignedPreCommand" and signed_pre_command:
+        execution = _text(body_el, _SR + "ExecutionDateTime")
+        return ServiceRequest(request_id=request_id, command_variant=command_variant, srv=srv, body=SignedPreCommand(
+            gbcs_payload=_unb64(_text(body_el, _SR + "GBCSPayload"), "GBCSPayload"),
+            execution_datetime=parse_datetime(execution) if execution else None))
     if body_name != expected_name:
         if body_name == "SignedPreCommand":
             raise UnsupportedServiceRequest(
@@ -328,7 +374,7 @@ def decode_request(xml: bytes) -> ServiceRequest:
         raise DuisValueError(f"expected a {expected_name} body for Service Reference Variant {srv}, got {body_name}")
     if cls is RetrieveDeviceSecurityCredentialsKRP:
         body = RetrieveDeviceSecurityCredentialsKRP(
-            tuple(r.text.strip() for r in body_el.iterfind(_SR + "RemotePartyRole"))
+            tuple(_all_text(r).strip() for r in body_el.iterfind(_SR + "RemotePartyRole"))
         )
     else:
         body = _decode_credentials_body(body_el, cls, krp=cls is UpdateSecurityCredentialsKRP)
@@ -395,6 +441,38 @@ def encode_acknowledgement(
     if reason:
         message.append(etree.Comment(_comment_text(reason)))
     return _finish(root)
+
+
+def encode_pre_command_response(
+    request_id: RequestID, srv: str, pre_command: PreCommand, at: datetime, *, reason: str | None = None
+) -> bytes:
+    """The Transform Service's synchronous answer to a Command Variant 4 request (the DCC's own
+    interface): an unsigned ``sr:Response`` with ResponseCode I0 and Body/ResponseMessage
+    (ServiceReference, ServiceReferenceVariant, PreCommand(GBCSVersion, GBCSPayload)). The user
+    signs the GBCS payload and sends it back with Command Variant 5 under the same RequestID. The
+    DSP signs the result with :func:`duis.signing.sign`."""
+    if not isinstance(request_id, RequestID):
+        raise DuisValueError(f"expected request_id as a RequestID, got {type(request_id).__name__}")
+    if not isinstance(pre_command, PreCommand):
+        raise DuisValueError(f"expected a PreCommand, got {type(pre_command).__name__}")
+    root, body = _response_root(request_id, "I0", at)
+    message = _sub(body, _SR + "ResponseMessage")
+    _sub(message, _SR + "ServiceReference", service_reference_of(srv))
+    _sub(message, _SR + "ServiceReferenceVariant", srv)
+    pre = _sub(message, _SR + "PreCommand")
+    _sub(pre, _SR + "GBCSVersion", pre_command.gbcs_version)
+    _sub(pre, _SR + "GBCSPayload", _b64(pre_command.gbcs_payload))
+    if reason:
+        message.append(etree.Comment(_comment_text(reason)))
+    return _finish(root)
+
+
+def _decode_pre_command(message: etree._Element) -> PreCommand | None:
+    el = message.find(_SR + "PreCommand")
+    if el is None:
+        return None
+    return PreCommand(gbcs_version=_text(el, _SR + "GBCSVersion") or "",
+                      gbcs_payload=_unb64(_text(el, _SR + "GBCSPayload"), "GBCSPayload"))
 
 
 def _append_execution_outcome(parent: etree._Element, replacement_mode: str | None) -> None:
@@ -476,8 +554,9 @@ def encode_smets1_response(
             _remote_party_details_element(payload_el, detail)
     else:
         _append_execution_outcome(payload_el, payload.replacement_mode)
+    # Not validated on its own: DUIS Schema V5.4 declares SMETS1SignedResponse globally and the
+    # Response refers to it, so validating the whole Response below (_finish) covers it once.
     signed_response = signing.sign_element(signed_response, s1sp_signer, nested=True)
-    schema.validate(signed_response)
 
     root, body = _response_root(request_id, response_code, at)
     outer = _sub(body, _SR + "SMETS1ResponseMessage")
@@ -516,8 +595,8 @@ def encode_s1sp_alert(
     if additional_information is not None:
         _sub(alert, _SR + "AdditionalInformation", additional_information)
     _sub(alert, _SR + "DateTime", format_datetime(at))
+    # Validated as part of the whole Response (_finish): S1SPAlert is a global element it refers to.
     alert = signing.sign_element(alert, s1sp_signer, nested=True)
-    schema.validate(alert)
 
     root, body = _response_root(request_id, response_code, at)
     message = _sub(body, _SR + "DCCAlertMessage")
@@ -619,6 +698,10 @@ def decode_response(xml: bytes, *, verify_with: x509.Certificate | None = None) 
             fields["credentials"] = payload.details
         elif payload is not None:
             fields["execution_outcome"] = payload.replacement_mode
+    elif kind == "ResponseMessage":
+        pre_command = _decode_pre_command(message)
+        if pre_command is not None:
+            fields["pre_command"] = pre_command
     elif kind == "DCCAlertMessage":
         fields["dcc_alert_code"] = _text(message, _SR + "DCCAlertCode")
         alert_el = message.find(f"{_SR}DCCAlert/{_SR}S1SPAlertDSP/{_SR}S1SPAlert")
@@ -691,7 +774,8 @@ def decode_refusal(xml: bytes, *, verify_with: x509.Certificate | None = None) -
         header = root.find(_SR + "Header")
         message = root.find(f"{_SR}Body/{_SR}ResponseMessage")
         code = _text(header, _SR + "ResponseCode") if header is not None else None
-        if message is None or code is None or _element_children(message):
+        at = _text(header, _SR + "ResponseDateTime") if header is not None else None
+        if message is None or code is None or at is None or _element_children(message):
             raise
         reason = None
         for comment in message.iterchildren(etree.Comment):
@@ -699,7 +783,7 @@ def decode_refusal(xml: bytes, *, verify_with: x509.Certificate | None = None) -
             if text.startswith(REASON_PREFIX.strip()):
                 reason = text[len(REASON_PREFIX.strip()):].strip()
         return ServiceResponse(request_id=None, response_id=None, response_code=code,
-                               at=parse_datetime(_text(header, _SR + "ResponseDateTime")), srv=None,
+                               at=parse_datetime(at), srv=None,
                                kind="ResponseMessage", has_signature=root.find(_DS + "Signature") is not None,
                                reason=reason)
     return decode_response(xml)

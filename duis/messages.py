@@ -2,7 +2,12 @@
 
 Requests: :class:`ServiceRequest` with one of the bodies :class:`UpdateSecurityCredentialsKRP`
 (SRV 6.15.1), :class:`RequestHandoverOfDCCControlledDevice` (6.21),
-:class:`RetrieveDeviceSecurityCredentialsKRP` (6.24.1).
+:class:`RetrieveDeviceSecurityCredentialsKRP` (6.24.1), or :class:`SignedPreCommand` (Command
+Variant 5 on the DCC's own interface: the user's signed GBCS command for a Critical request).
+
+The DCC's own interface (SPEC §5, "The DCC interface dialect"): the synchronous answer to a
+Command Variant 4 request sent to the Transform Service carries a :class:`PreCommand`
+(``ServiceResponse.pre_command``).
 
 Responses: :class:`ServiceResponse`, and the SMETS1 response payloads
 :class:`UpdateSecurityCredentialsKRPRsp`, :class:`RequestHandoverOfDCCControlledDeviceRsp`,
@@ -31,6 +36,8 @@ __all__ = [
     "UpdateSecurityCredentialsKRP",
     "RequestHandoverOfDCCControlledDevice",
     "RetrieveDeviceSecurityCredentialsKRP",
+    "SignedPreCommand",
+    "PreCommand",
     "RequestBody",
     "ServiceRequest",
     "RemotePartyDetail",
@@ -102,7 +109,41 @@ class RetrieveDeviceSecurityCredentialsKRP:
         object.__setattr__(self, "remote_party_roles", tuple(self.remote_party_roles))
 
 
-RequestBody = Union[UpdateSecurityCredentialsKRP, RequestHandoverOfDCCControlledDevice, RetrieveDeviceSecurityCredentialsKRP]
+@dataclass(frozen=True)
+class SignedPreCommand:
+    """A Command Variant 5 body (DUIS ``SignedPreCommand``): the GBCS command the DSP answered the
+    transform request with (:class:`PreCommand`), signed by the user with its Organisation
+    digital-signing key. The request carries the *same RequestID* as the transform request, and the
+    ServiceReference[Variant] of the Pre-Command answer. ``gbcs_payload``: the GBCS bytes (base64 on
+    the wire); ``execution_datetime``: DUIS's optional ExecutionDateTime (future-dated)."""
+
+    gbcs_payload: bytes
+    execution_datetime: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.gbcs_payload, (bytes, bytearray)):
+            raise DuisValueError(f"expected the GBCS payload as bytes, got {type(self.gbcs_payload).__name__}")
+        object.__setattr__(self, "gbcs_payload", bytes(self.gbcs_payload))
+
+
+@dataclass(frozen=True)
+class PreCommand:
+    """``ResponseMessage/PreCommand`` of the Transform Service's answer (ResponseCode I0): the GBCS
+    command the DSP would send, for the user to sign (``GBCSVersion``, ``GBCSPayload``)."""
+
+    gbcs_version: str
+    gbcs_payload: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.gbcs_version, str):
+            raise DuisValueError(f"expected a GBCS version as text, like '4.5', got {self.gbcs_version!r}")
+        if not isinstance(self.gbcs_payload, (bytes, bytearray)):
+            raise DuisValueError(f"expected the GBCS payload as bytes, got {type(self.gbcs_payload).__name__}")
+        object.__setattr__(self, "gbcs_payload", bytes(self.gbcs_payload))
+
+
+RequestBody = Union[UpdateSecurityCredentialsKRP, RequestHandoverOfDCCControlledDevice,
+                    RetrieveDeviceSecurityCredentialsKRP, SignedPreCommand]
 
 
 @dataclass(frozen=True)
@@ -211,7 +252,8 @@ class ServiceResponse:
     SMETS1 response's BusinessOriginatorID or the S1SP alert's DeviceID; ``payload`` the decoded
     SMETS1 payload; ``dcc_alert_code`` the DCCAlertCode of a DCC alert; ``has_signature`` whether
     the Response carried an outer ds:Signature (not whether it verified); ``reason`` the free-text
-    reason of an acknowledgement made by this codec (an XML comment; unsigned, informational).
+    reason of an acknowledgement made by this codec (an XML comment; unsigned, informational);
+    ``pre_command`` the Transform Service's Pre-Command (ResponseMessage/PreCommand), if any.
     """
 
     request_id: RequestID | None
@@ -228,6 +270,7 @@ class ServiceResponse:
     dcc_alert_code: str | None = None
     has_signature: bool = False
     reason: str | None = None
+    pre_command: PreCommand | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in RESPONSE_KINDS:

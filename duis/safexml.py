@@ -4,10 +4,14 @@ lxml with entity resolution, network access, DTD loading and huge trees all off;
 ENTITY declaration is refused outright (:class:`HostileXML`), before and after parsing, so an
 XXE document is never expanded and its target file never read. Input over a size limit is
 refused unparsed (:class:`OversizedXML`); anything else lxml cannot parse is
-:class:`MalformedXML`.
+:class:`MalformedXML`. So is what XML allows but DUIS has no use for and a parser may read in more
+than one way: bytes in another encoding than the XML declaration names (XML 1.0 section 4.3.3 makes
+that a fatal error; libxml2 believes the byte-order mark) and processing instructions anywhere.
 """
 
 from __future__ import annotations
+
+import re
 
 from lxml import etree
 
@@ -20,6 +24,38 @@ DEFAULT_MAX_BYTES = 1024 * 1024  # 1 MiB
 # Markers that a document declares a DTD. XML is case-sensitive, so these are exact. The
 # post-parse docinfo check catches the same in encodings where these bytes do not appear.
 _HOSTILE_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+
+
+_DECLARED_ENCODING = re.compile(r"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]*)[\"']")
+
+# XML 1.0 Appendix F: the encoding family the first bytes show (byte-order mark, or "<?" in it)
+_FAMILIES = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"), (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"), (b"<\x00?\x00", "utf-16-le"),
+)
+
+
+def _check_declared_encoding(raw: bytes) -> None:
+    """Refuse bytes whose encoding family (UTF-32, UTF-16, or one ASCII-compatible) is not the one
+    the XML declaration names."""
+    family = next((name for prefix, name in _FAMILIES if raw.startswith(prefix)), "ascii-compatible")
+    head = raw[:512].decode(family if family != "ascii-compatible" else "latin-1", errors="ignore")
+    found = _DECLARED_ENCODING.match(head.lstrip("\ufeff"))
+    if found is None:
+        return
+    declared = found.group(1)
+    name = declared.lower().replace("_", "-")
+    wide = name.startswith(("utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2", "ucs-4", "ucs4", "iso-10646-ucs"))
+    if family == "ascii-compatible":
+        ok = not wide
+    else:
+        ok = name.replace("-", "").startswith(family[:5].replace("-", ""))
+    if not ok:
+        shown = "an ASCII-compatible encoding" if family == "ascii-compatible" else family.upper()
+        raise MalformedXML(f"expected the bytes in the encoding the XML declaration names ({declared}), got "
+                           f"{shown} (XML 1.0 section 4.3.3: a fatal error); refused")
 
 
 def _parser() -> etree.XMLParser:
@@ -61,6 +97,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
             )
     if not raw.strip():
         raise MalformedXML("expected an XML document, got empty input")
+    _check_declared_encoding(raw)
     try:
         root = _parse_unchecked(raw)
     except etree.XMLSyntaxError as exc:
@@ -72,4 +109,7 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._Element:
         raise HostileXML("expected XML without a DOCTYPE declaration, got one; refused")
     for _ in root.iter(etree.Entity):
         raise HostileXML("expected XML without entity references, got one; refused")
+    for node in (*root.itersiblings(preceding=True), *root.itersiblings(), *root.iter(etree.PI)):
+        if isinstance(node, etree._ProcessingInstruction):
+            raise MalformedXML(f"expected DUIS XML without processing instructions, got <?{node.target} ...?>; refused")
     return root

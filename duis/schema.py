@@ -30,6 +30,18 @@ Where libxml2 and the ``xmlschema`` package still differ, libxml2 follows XML Sc
 non-ASCII digits and "_" in integers ("1_000", U+0663) and non-XML whitespace (U+00A0, U+2003)
 where XML whitespace is allowed, all of which ``xmlschema`` accepted.
 
+This module is the only validator of the harness and the reference. The ``xmlschema`` package
+remains in two places, off every hot path: tests/test_duis_schema_lxml.py, where it is the oracle
+(the verdicts above are shown equal to those of an independent XSD 1.0 implementation, which
+libxml2 cannot show about itself), and bench/bench_validation.py, which measures the two against
+each other.
+
+Once per side: each document is validated once by the side that writes it (every encoder of
+:mod:`duis.codec`) and once by the side that reads it (every decoder). An S1SP's nested
+SMETS1SignedResponse or S1SPAlert is validated only as part of the Response that carries it: the
+schema declares both as global elements that the Response refers to, so the whole covers them
+(bench/PROFILE.md).
+
 Thread safety: an lxml ``XMLSchema`` keeps one error log per instance, cleared and refilled by
 every validation, so two threads validating with one instance at once read each other's errors
 (measured: hundreds of wrong answers in 2,400 concurrent validations). Each compiled schema
@@ -80,6 +92,7 @@ _MAX_REASON = 300
 
 _lock = threading.Lock()
 _cache: dict[Path, DuisSchema] = {}
+_by_setting: dict[str, DuisSchema] = {}   # the absolute folder or file as given -> its compiled schema
 
 
 def schema_dir() -> Path:
@@ -375,15 +388,23 @@ def _describe(root: etree._Element, entry) -> SchemaError:
 
 def validator(dir: Path | str | None = None) -> DuisSchema:  # noqa: A002 - contract name
     """The compiled DUIS schema for ``dir`` (default: :func:`schema_dir`), compiled once per process."""
-    path = _schema_file(Path(dir) if dir is not None else schema_dir())
-    compiled = _cache.get(path)
+    # Every validation asks for its schema: look it up by the absolute folder as given (or the
+    # environment variable's value) before resolving the path, which costs a handful of system
+    # calls each time (bench/PROFILE.md).
+    key = str(dir) if dir is not None else os.environ.get(ENV_VAR, "").strip()
+    compiled = _by_setting.get(key)
     if compiled is not None:
         return compiled
-    with _lock:
-        compiled = _cache.get(path)
-        if compiled is None:
-            compiled = DuisSchema(path)
-            _cache[path] = compiled
+    path = _schema_file(Path(dir) if dir is not None else schema_dir())
+    compiled = _cache.get(path)
+    if compiled is None:
+        with _lock:
+            compiled = _cache.get(path)
+            if compiled is None:
+                compiled = DuisSchema(path)
+                _cache[path] = compiled
+    if os.path.isabs(key):
+        _by_setting[key] = compiled
     return compiled
 
 

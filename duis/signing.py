@@ -145,6 +145,11 @@ class _DuisSigner(XMLSigner):
         )
         self._explicit = explicit_exc_c14n_transform
 
+    def _tostring(self, xml_node, **kwargs):  # signxml hook: how it copies the element it signs
+        # lxml's default encoding is ASCII, which writes a comment's non-ASCII character (the < > of
+        # a refusal's reason, as U+2039 U+203A) as the literal text "&#8249;": comments hold no references
+        return super()._tostring(xml_node, **{"encoding": "UTF-8", **kwargs})
+
     def _unpack(self, data, references):  # noqa: D401 - signxml hook
         sig_root, doc_root, c14n_inputs, refs = super()._unpack(data, references)
         if not self._explicit:
@@ -177,7 +182,7 @@ def sign_element(root: etree._Element, signer: Signer, *, nested: bool = False) 
     ``ds:Signature`` already there (e.g. a template's placeholder) is replaced."""
     if not isinstance(signer, Signer):
         raise DuisValueError(f"expected a duis.signing.Signer, got {type(signer).__name__}")
-    doc = etree.fromstring(etree.tostring(root), parser=safexml._parser())
+    doc = etree.fromstring(etree.tostring(root, encoding="UTF-8"), parser=safexml._parser())
     for old in _top_level_signatures(doc):
         doc.remove(old)  # lxml drops its tail too; the preceding whitespace stays
     try:

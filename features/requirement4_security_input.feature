@@ -38,10 +38,6 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
     Then the DSP refuses it
     And SRV 6.24.1 from the registered network operator shows the registered network operator's certificates in the NetworkOperator slot
 
-    # Kinds of adapters/hostile.py left out until the codec the reference uses (duis/) is fixed:
-    # the correct reference accepts them (I99, then an outcome) where this outline requires otherwise.
-    #   a request with a processing instruction before its root
-    #   a request in UTF-16 declared as UTF-8
     Examples:
       | input                                                |
       | a request that is not well-formed XML                |
@@ -60,6 +56,8 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
       | a request with a UTF-16 byte-order mark before UTF-8 |
       | a request with a byte-order mark before its root     |
       | a request with CDATA markup in a signed value        |
+      | a request with a processing instruction before its root |
+      | a request in UTF-16 declared as UTF-8                |
 
   @MP107-R4.2
   Scenario Outline: XML rewritten in a way XML allows is refused, or means exactly what was signed: <input>
@@ -67,9 +65,6 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
     When the registered network operator sends <input>
     Then the DSP refuses it and nothing changes, or it is treated exactly as the correct request
 
-    # Kinds of adapters/hostile.py left out until the codec the reference uses (duis/) is fixed:
-    # the correct reference accepts them (I99, then an outcome) where this outline requires otherwise.
-    #   a request with a comment inside a signed certificate
     Examples:
       | input                                             |
       | a request encoded as UTF-16                       |
@@ -77,6 +72,7 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
       | a request with a UTF-8 byte-order mark            |
       | a request with an unchanged signed value in CDATA |
       | a request with a comment inside a signed value    |
+      | a request with a comment inside a signed certificate |
 
   @MP107-R4.1
   Scenario Outline: a request whose signature does not bind it to its sender is refused and changes nothing: <input>
@@ -85,8 +81,6 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
     Then the DSP refuses it
     And SRV 6.24.1 from the registered network operator shows the registered network operator's certificates in the NetworkOperator slot
 
-    # Left out: a request whose KeyInfo names another user's certificate (the reference verifies with
-    # the sender's certificate and ignores KeyInfo; whether a DSP must refuse it is open).
     Examples:
       | input                                                               |
       | a request whose signature covers another element                    |
@@ -101,6 +95,19 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
       | a request signed with a key the DCC does not know                   |
       | a request whose Command Variant was changed after signing           |
       | a request whose replacement certificates were swapped after signing |
+
+  @MP107-R4.1
+  Scenario Outline: a request whose signature binds it to its sender whatever else its KeyInfo says is refused, or means exactly what was signed: <input>
+    The signature verifies with the sender's own XML-signing certificate; only the KeyInfo hint names
+    another user's. A DSP that verifies with the sender's certificate may accept it as the request it
+    is, one that checks KeyInfo may refuse it: either binds the request to its sender (R4.1).
+    Given a commissioned SMETS1 device of S1SP1 supplying electricity
+    When the registered network operator sends <input>
+    Then the DSP refuses it and nothing changes, or it is treated exactly as the correct request
+
+    Examples:
+      | input                                                    |
+      | a request whose KeyInfo names another user's certificate |
 
   @MP107-R4.3
   Scenario Outline: a request whose OriginatorCounter does not rise is refused and changes nothing: <input>

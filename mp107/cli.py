@@ -21,7 +21,8 @@ import time
 import traceback
 from pathlib import Path
 
-from mp107 import catalogue, gate
+from conformance import catalogue, gate
+from reports import collect, environment, html
 
 ROOT = Path(__file__).resolve().parent.parent
 S1SP_CHOICES = ("all", "S1SP1", "S1SP2", "S1SP3")
@@ -58,7 +59,27 @@ def _pytest_command(args, out: Path, extra: list[str]) -> list[str]:
            "--target", args.target, "--s1sp", args.s1sp]
     if args.profile:
         cmd += ["--profile", str(args.profile)]
+    workers = _workers(args)
+    if workers:
+        cmd += ["-n", workers]
     return cmd + extra
+
+
+def _workers(args) -> str | None:
+    """pytest-xdist's -n for this run: --workers as given; by default `auto` (one per core) where
+    each worker can host its own reference (--target local or serve), none against a shared target
+    (whose switches, data fix and OriginatorCounters the workers would share)."""
+    wanted = getattr(args, "workers", None)
+    if wanted is None:
+        wanted = "auto" if args.target in ("local", "serve") else "0"
+    if wanted in ("0", "1"):
+        return None
+    import importlib.util
+    if importlib.util.find_spec("xdist") is None:
+        if getattr(args, "workers", None) is not None:
+            raise SystemExit(f"mp107 run: --workers {wanted} needs pytest-xdist (pip install pytest-xdist)")
+        return None
+    return wanted
 
 
 class Progress:
@@ -177,7 +198,6 @@ def cmd_run(args, extra: list[str]) -> int:
 
 def finish(run_dir: Path, policy: gate.Policy, *, pytest_exit_code: int | None, quiet: bool = False) -> int:
     """Judge a run folder, write environment.properties, report.html and verdict.json, say where."""
-    from reports import collect, environment, html
     try:
         report = collect.judge(run_dir, policy, pytest_exit_code=pytest_exit_code)
         allure_dir = run_dir / collect.ALLURE_DIR
@@ -336,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "Arguments after '--' go to pytest unchanged.",
                          epilog="Exit codes: 0 conformant, 1 not conformant, 2 the run could not be judged.")
     run.add_argument("--target", default="local",
-                     help="'local' (the reference DCC in-process, default), the base URL of a Target Interface v1 "
+                     help="'local' (the reference DCC served in this process, default), the base URL of a Target Interface v1.1 "
                           "endpoint, or what the suite's --target also takes ('serve', 'profile')")
     run.add_argument("--profile", default=None, help="target profile (TOML)")
     run.add_argument("--s1sp", default="all", choices=S1SP_CHOICES, help="run the per-S1SP scenarios for one S1SP only")
@@ -344,6 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="release gate policy (TOML); default policies/release.toml")
     run.add_argument("--out", default=None, help="run folder (default reports/runs/<UTC timestamp>)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    run.add_argument("--workers", default=None, metavar="N|auto",
+                     help="run the scenarios in N parallel pytest-xdist workers, each hosting its own reference "
+                          "(default: auto, one per core, for --target local or serve; 0 for any other target, "
+                          "whose state parallel workers would share)")
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="re-judge a run folder (e.g. with another policy) and rewrite report.html")

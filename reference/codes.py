@@ -9,6 +9,7 @@ E4 = "E4"      # Registration Data check failed
 E5 = "E5"      # Device SMI status incompatible
 E11 = "E11"    # request not compatible with the device type
 E12 = "E12"    # Command Variant not valid for this SRV
+E13 = "E13"    # the DCC's own interface: request type not valid for the URL (e.g. CV 4 sent to serviceS)
 E19 = "E19"    # Device doesn't exist
 
 S1VE4 = "S1VE4"    # S1SP: Registration Data check failed (SRPD 16.1)

@@ -20,6 +20,7 @@ from smki import TestSMKI
 
 from . import config as cfg, defects
 from .anchor_slots import slot_from_pair
+from .critical import CriticalFlow
 from .dsp import DSP, Verdict
 from .inventory import Device, SmartMeteringInventory
 from .outbox import Outbox
@@ -73,6 +74,8 @@ class ReferenceDCC:
                                     signing.Signer(cred.key, cred.cert), emit_code=self.emit_code)
         self._workers = {name: ThreadPoolExecutor(1, thread_name_prefix=name) for name in [*self.s1sps, "SMETS2"]}
         self.dsp = DSP(self)
+        self.critical = CriticalFlow(self)
+        """The DCC's own interface (serviceT / serviceS / serviceD): the Critical flow's bookkeeping."""
 
     # --- certificates a user of this DCC needs -------------------------------------------------
 
@@ -272,6 +275,7 @@ class ReferenceDCC:
         self.registrations.clear()
         self.outbox.reset()
         self.dsp.counters.clear()
+        self.critical.reset()
         self.smets2.reset()
         for s1sp in self.s1sps.values():
             s1sp.reset()

@@ -58,18 +58,31 @@ class DSP:
         self.counters = OriginatorCounters()
 
     def handle(self, xml: bytes) -> Verdict:
-        try:
-            request = codec.decode_request(xml)
-        except errors.UnsupportedServiceRequest as exc:
-            return self._answer(400, None, codes.E1, f"unsupported Service Request: {exc}", srv=None)
-        except errors.DuisError as exc:
-            return self._answer(400, None, codes.E1, f"{type(exc).__name__}: {exc}", srv=None)
+        admitted = self.admit(xml)
+        if isinstance(admitted, Verdict):
+            return admitted
+        return self._answer(200, admitted.request, codes.I99, None, accepted=admitted)
+
+    def admit(self, xml: bytes, *, request=None, skip: tuple[str, ...] = ()) -> "rules.Context | Verdict":
+        """Decode `xml` (unless `request`, the request to judge, is given) and apply DSP_CHECKS but
+        `skip`: the Context to act on when every check passes, else the signed refusal (a Verdict).
+        The DCC's own interface (reference/critical.py) judges a signed Pre-Command this way: the
+        transform request it belongs to, with the Command Variant 5 request's XML and signature."""
+        if request is None:
+            try:
+                request = codec.decode_request(xml)
+            except errors.UnsupportedServiceRequest as exc:
+                return self._answer(400, None, codes.E1, f"unsupported Service Request: {exc}", srv=None)
+            except errors.DuisError as exc:
+                return self._answer(400, None, codes.E1, f"{type(exc).__name__}: {exc}", srv=None)
         dcc = self.dcc
         ctx = rules.Context(request=request, xml=xml, config=dcc.config,
                             sender=dcc.users.get(request.request_id.originator),
                             trust_anchors=dcc.users.trust_anchors, originator_counters=self.counters,
                             known_users=lambda: _known_users(dcc.users))
         for name in rules.DSP_CHECKS:
+            if name in skip:
+                continue
             if name == "dsp.device_exists":
                 ctx.device = dcc.inventory.get(request.request_id.target)
             if name == "dsp.registration_data":
@@ -77,7 +90,7 @@ class DSP:
             rejection = rules.run_check(name, ctx)
             if rejection:
                 return self._answer(200, request, rejection.code, f"{rejection.rule}: {rejection.reason}")
-        return self._answer(200, request, codes.I99, None, accepted=ctx)
+        return ctx
 
     def _answer(self, status, request, code, reason, *, srv="", accepted=None) -> Verdict:
         now = datetime.now(timezone.utc)

@@ -50,6 +50,12 @@ class Context:
     """Every User the DSP knows. Read only by the defect originator-not-bound-to-signer."""
     former_owners: frozenset[str] = frozenset()
     """Earlier owners of the slot being replaced. Read only by the defect s1sp-remembers-previous-owner."""
+    signed_pre_command: bytes | None = None
+    """The DCC's own interface (reference/critical.py): the GBCS command the user signed with its
+    Organisation digital-signing key and sent with Command Variant 5, when the request arrived that
+    way. Then the ownership checks (s1sp.ownership, smets2.ownership) verify its signature with the
+    digital-signing certificate in the slot being replaced; on Target Interface v1 (None) they
+    compare the sender's User ID with the slot owner's Entity Identifier."""
 
     @property
     def srv(self) -> str:
@@ -339,10 +345,33 @@ def s1sp_registration_data(ctx: Context) -> Rejection | None:
     return None
 
 
+def gbcs_signature_problem(ctx: Context) -> str | None:
+    """SPEC §5, the DCC interface dialect: does the signed Pre-Command's GBCS signature verify with
+    the digital-signing certificate in the slot being replaced? None if it does; else why not. This is
+    what makes only the holder of that certificate's key (the Known Remote Party) able to replace it."""
+    import gbcs
+    role, device = ctx.body.remote_party_role, ctx.device.device_id
+    held = (ctx.slot or {}).get("DigitalSigning")
+    if held is None:
+        return f"the {role} slot of {device} holds no digital-signing certificate to verify the GBCS command with"
+    try:
+        verified = gbcs.verify(ctx.signed_pre_command, x509.load_der_x509_certificate(held.der))
+    except (gbcs.GbcsError, ValueError) as exc:
+        return f"the signed GBCS command cannot be verified: {type(exc).__name__}: {exc}"
+    if not verified:
+        return (f"the GBCS command's signature does not verify with the digital-signing certificate in the {role} "
+                f"slot of {device} (serial {held.serial}, owner {held.entity_id})")
+    return None
+
+
 @check("s1sp.ownership")
 def s1sp_ownership(ctx: Context) -> Rejection | None:
     """S1SR 4.2: the Business Originator ID must be the Entity Identifier of the certificate in
-    the slot being replaced."""
+    the slot being replaced. On the DCC's own interface (a signed Pre-Command), as a real S1SP does
+    it: the GBCS command's signature must verify with the digital-signing certificate in that slot."""
+    if ctx.signed_pre_command is not None:
+        problem = gbcs_signature_problem(ctx)
+        return Rejection(codes.S1VE64, "s1sp.ownership", problem) if problem else None
     owner = slot_owner(ctx.slot)
     if defects.active(ctx.config, "s1sp-ownership-by-registration"):
         # DEFECT: the owner is taken to be whoever Registration Data names, not the slot's KRP.
@@ -427,7 +456,13 @@ S1SP_CHECKS = {
 
 @check("smets2.ownership")
 def smets2_ownership(ctx: Context) -> Rejection | None:
-    """A SMETS2 device only executes a command authenticated by the Known Remote Party in the slot."""
+    """A SMETS2 device only executes a command authenticated by the Known Remote Party in the slot: on
+    the DCC's own interface (a signed Pre-Command), one whose GBCS signature verifies with the
+    digital-signing certificate in the slot; on Target Interface v1, one whose sender owns it."""
+    if ctx.signed_pre_command is not None:
+        problem = gbcs_signature_problem(ctx)
+        return (Rejection(codes.E_SMETS2_DEVICE_REJECTED, "smets2.ownership", f"SMETS2 device {ctx.device.device_id}: "
+                          f"{problem}") if problem else None)
     owner = slot_owner(ctx.slot)
     if owner != ctx.sender.user_id:
         return Rejection(codes.E_SMETS2_DEVICE_REJECTED, "smets2.ownership",

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mp107 import catalogue, gate
-from mp107.catalogue import Requirement
+from conformance import catalogue, gate
+from conformance.catalogue import Requirement
 
 from . import matrix as matrix_mod
 from .results import JUnitSummary, ResultsError, ScenarioResult, load_allure, load_junit

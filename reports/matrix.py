@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mp107.catalogue import Requirement
+from conformance.catalogue import Requirement
 
 from .results import FUELS, ScenarioResult
 

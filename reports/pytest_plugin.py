@@ -7,6 +7,16 @@ per scenario to `progress.jsonl`, which `mp107 run` turns into progress lines on
 Without --mp107-run-dir it writes no run folder; with pytest's --alluredir (also when the suite is
 run as plain pytest) it writes Allure's environment.properties (target, switch states, S1SP flags,
 versions) and categories.json there at the end of the session.
+
+Under pytest-xdist (`-n`), each worker hosts its own reference (--target local or serve) and runs
+its share of the scenarios: workers append their scenarios' progress events to the same
+progress.jsonl (one short line per write, appended), the first worker alone reports the collection,
+and each hands its run information to the controller (`workeroutput`), which merges it into the one
+run-info.json -- the target as the first worker saw it, and the number of workers.
+
+In every run it labels each scenario's Allure result by requirement, from the catalogue: an `epic`
+per requirement group and a `story` per requirement (ID and title), so that Allure's behaviours
+tree groups results by requirement, not only by feature file.
 """
 from __future__ import annotations
 
@@ -17,9 +27,10 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import allure
 import pytest
 
-from mp107 import verdicts
+from conformance import catalogue, verdicts
 
 RUN_INFO = "run-info.json"
 PROGRESS = "progress.jsonl"
@@ -90,8 +101,14 @@ def pytest_configure(config):
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     config.stash[_names_key] = {}
+    config.pluginmanager.register(_ScenarioNames(), "mp107-scenario-names")
     config.stash[_outcome_key] = {}
     config.stash[_progress_key] = (run_dir / PROGRESS).open("a", encoding="utf-8")
+
+
+def _worker(config) -> str | None:
+    """This process's xdist worker ID (gw0, gw1, ...), or None in the controller or without xdist."""
+    return getattr(config, "workerinput", {}).get("workerid")
 
 
 def _event(config, **event) -> None:
@@ -146,14 +163,58 @@ def _mp107_run_info(request):
         info[key] = _jsonable(call())
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report):
+    """pytest-bdd's Cucumber JSON under xdist. pytest-bdd keeps each report's scenario in a registry
+    keyed by the report object, in the process that made it; its Cucumber JSON writer runs in the
+    controller, which only sees the reports xdist re-created there, so it would write no scenario.
+    Here, in a worker (before xdist serialises the report, which carries its attributes), the
+    scenario rides on the report as `mp107_bdd_scenario`; in the controller it goes back into the
+    registry before the writer looks. Uses pytest_bdd.reporting's registry (pytest-bdd 9);
+    tests/test_cli.py checks the Cucumber JSON of a parallel run lists every scenario that ran."""
+    from pytest_bdd import reporting
+    context = reporting.test_report_context_registry.get(report)
+    if context is not None:
+        report.mp107_bdd_scenario = {"scenario": context.scenario, "name": context.name}
+    elif isinstance(getattr(report, "mp107_bdd_scenario", None), dict):
+        carried = report.mp107_bdd_scenario
+        reporting.test_report_context_registry[report] = reporting.ReportContext(**carried)
+
+
 def pytest_collection_finish(session):
-    _event(session.config, event="collected", total=len(session.items))
+    if _worker(session.config) in (None, "gw0"):     # every worker collects the whole suite: say it once
+        _event(session.config, event="collected", total=len(session.items))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist, in the controller: a worker finished; merge what it recorded into this run's info."""
+    info = node.config.stash.get(_info_key, None)
+    theirs = getattr(node, "workeroutput", {}).get("mp107_info")
+    if info is None or not theirs:
+        return
+    workers = info.setdefault("workers", [])
+    workers.append(theirs.get("worker"))
+    for key, value in theirs.items():
+        if key in ("started", "finished", "options", "versions", "args", "worker", "pytest_exit_code", "collected"):
+            continue
+        info.setdefault(key, value)          # the first worker's view of the target; the rest agree on it
+
+
+class _ScenarioNames:
+    """Records each scenario's name before any other before-scenario hook runs (the preflight may
+    end a scenario as not applicable there, and then later hooks never run)."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_bdd_before_scenario(self, request, feature, scenario):
+        names = request.config.stash.get(_names_key, None)
+        if names is not None:
+            names[request.node.nodeid] = scenario.name
 
 
 def pytest_bdd_before_scenario(request, feature, scenario):
-    names = request.config.stash.get(_names_key, None)
-    if names is not None:
-        names[request.node.nodeid] = scenario.name
+    for name, value in catalogue.behaviour_labels(catalogue.requirement_tags(scenario.tags)):
+        allure.dynamic.label(name, value)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -191,6 +252,14 @@ def pytest_sessionfinish(session, exitstatus):
     config = session.config
     info = config.stash.get(_info_key, None)
     if info is None:
+        return
+    if _worker(config) is not None:          # xdist worker: hand it to the controller, which writes the files
+        info["worker"] = _worker(config)
+        config.workeroutput["mp107_info"] = json.loads(json.dumps(info, default=str))
+        stream = config.stash.get(_progress_key, None)
+        if stream is not None:
+            stream.close()
+            del config.stash[_progress_key]
         return
     info["finished"] = _now()
     info["pytest_exit_code"] = int(exitstatus)

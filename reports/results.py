@@ -1,10 +1,10 @@
 """Read a run's results: the Allure result files (the source of truth) and the JUnit XML (a cross-check).
 
 Each `*-result.json` that allure-pytest-bdd writes is one scenario: its labels carry the requirement
-IDs (`story`) and the S1SP and fuel (`tag`, also `parameters`), its `status` is one of passed,
-failed, broken, skipped (or unknown), `statusDetails.message` holds the failure text (the `explain()`
-paragraph), and its steps carry their own status and attachments (request / acknowledgement /
-outcome XML) stored as files beside it.
+IDs (`story`, each starting with the ID; `epic` is the requirement group) and the S1SP and fuel
+(`tag`, also `parameters`), its `status` is one of passed, failed, broken, skipped (or unknown),
+`statusDetails.message` holds the failure text (the `explain()` paragraph), and its steps carry
+their own status and attachments (request / acknowledgement / outcome XML) stored as files beside it.
 """
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mp107 import catalogue, verdicts
+from lxml import etree
+
+from conformance import catalogue, verdicts
 
 NOT_APPLICABLE = "not applicable"
 STATUSES = ("passed", "failed", "broken", "skipped", NOT_APPLICABLE, "unknown")
@@ -45,11 +47,42 @@ class Attachment:
             text = text[:MAX_ATTACHMENT_CHARS] + f"\n... ({len(text) - MAX_ATTACHMENT_CHARS} more characters)"
         return text
 
+    def display(self) -> str:
+        """What the report shows: an XML attachment pretty-printed, one element a line and indented
+        (the harness writes its requests that way; a target's acknowledgements and outcomes arrive
+        signed on one line), anything else as it is. Display only: the file keeps the bytes the
+        signature covers."""
+        text = self.text()
+        is_xml = "xml" in self.type.lower() or self.kind != "other"
+        return pretty_xml(text) if is_xml else text
+
     @property
     def kind(self) -> str:
         """request / acknowledgement / outcome / other, from the name steps/scenario_state.py gives it."""
         head = self.name.split(":", 1)[0].split(" ", 1)[0].lower()
         return head if head in ("request", "acknowledgement", "outcome") else "other"
+
+
+_XML_DECLARATION = re.compile(r"\A\s*(<\?xml\b[^>]*\?>)")
+_DTD = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+def pretty_xml(text: str) -> str:
+    """`text` indented one element a line, its XML declaration kept; unchanged if it is not
+    well-formed XML, was shortened (MAX_ATTACHMENT_CHARS), or declares a DTD or entities (hostile
+    input is evidence: shown as sent, never expanded)."""
+    if len(text) > MAX_ATTACHMENT_CHARS or _DTD.search(text):
+        return text
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, load_dtd=False, no_network=True,
+                             huge_tree=False)
+    declaration = _XML_DECLARATION.match(text)
+    body = text[declaration.end():] if declaration else text
+    try:
+        root = etree.fromstring(body.strip().encode("utf-8"), parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return text
+    pretty = etree.tostring(root.getroottree(), encoding="unicode", pretty_print=True).rstrip("\n")
+    return f"{declaration.group(1)}\n{pretty}" if declaration else pretty
 
 
 @dataclass
@@ -136,9 +169,11 @@ def parse_result(path: Path) -> ScenarioResult:
     labels = raw.get("labels") or []
     params = {p.get("name", ""): str(p.get("value", "")) for p in raw.get("parameters") or []}
     tags = _label(labels, "tag")
-    # Requirement IDs: the story labels, and (belt and braces) any requirement tag.
+    # Requirement IDs: the story labels ("MP107-R1.4 The wrong NO ...", or the bare ID), and (belt and
+    # braces) any requirement tag.
     reqs: list[str] = []
-    for value in _label(labels, "story") + catalogue.requirement_tags(tags):
+    stories = [catalogue.requirement_id(value) or value for value in _label(labels, "story")]
+    for value in stories + catalogue.requirement_tags(tags):
         if value not in reqs:
             reqs.append(value)
     s1sp = params.get("s1sp") or next((t for t in tags if S1SP_NAME.fullmatch(t)), None)

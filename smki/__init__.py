@@ -26,6 +26,7 @@ from .inspect import (
     validate_organisation_certificate,
     verify_chain,
 )
+from .names import entity_identifier_attribute, printable_attribute
 
 __all__ = [
     "SMKI_POLICY_OID", "USER_ROLE_TO_REMOTE_PARTY", "Credential", "OrganisationCredentials",
@@ -34,4 +35,5 @@ __all__ = [
     "ROLE_CODE_ISSUING_CA", "ROLE_CODE_ROOT_CA", "ROLE_CODE_XML_SIGNING",
     "entity_id", "is_expired", "key_usage", "role_code", "serial_hex", "sha1_hex",
     "validate_organisation_certificate", "verify_chain",
+    "entity_identifier_attribute", "printable_attribute",
 ]

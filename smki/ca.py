@@ -23,7 +23,6 @@ from typing import Iterable, Optional
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
 from . import inspect as _inspect
@@ -34,9 +33,9 @@ from .inspect import (
     ROLE_CODE_ISSUING_CA,
     ROLE_CODE_ROOT_CA,
     ROLE_CODE_XML_SIGNING,
-    eui64_bytes,
     normalise_eui64,
 )
+from .names import entity_identifier_attribute, printable_attribute
 
 #: The ZAZ1 certificate policy (critical in every ZAZ1 certificate).
 SMKI_POLICY_OID = x509.ObjectIdentifier("1.2.826.0.1.8641679.1.2.1.4")
@@ -79,8 +78,8 @@ def _key_id(public_key: ec.EllipticCurvePublicKey) -> bytes:
 def _ca_name(ou: str, cn: str) -> x509.Name:
     return x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou, _ASN1Type.PrintableString),
-            x509.NameAttribute(NameOID.COMMON_NAME, cn, _ASN1Type.PrintableString),
+            printable_attribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou),
+            printable_attribute(NameOID.COMMON_NAME, cn),
         ]
     )
 
@@ -88,16 +87,9 @@ def _ca_name(ou: str, cn: str) -> x509.Name:
 def _entity_name(role_code: str, entity_id: str, common_name: str | None = None) -> x509.Name:
     attrs = []
     if common_name:  # Z1-supplier-ds.pem carries CN=GITTESTSUPPLIER first
-        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name, _ASN1Type.UTF8String))
-    attrs.append(
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role_code, _ASN1Type.UTF8String)
-    )
-    # BIT STRING content as cryptography wants it: unused-bits octet (0) + the 8 bytes.
-    attrs.append(
-        x509.NameAttribute(
-            NameOID.X500_UNIQUE_IDENTIFIER, b"\x00" + eui64_bytes(entity_id), _ASN1Type.BitString
-        )
-    )
+        attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))   # UTF8String, the default
+    attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role_code))
+    attrs.append(entity_identifier_attribute(entity_id))   # BIT STRING (smki/names.py)
     return x509.Name(attrs)
 
 

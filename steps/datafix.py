@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pytest_bdd import given, parsers, then, when
 
 from adapters.world import new_device, with_wrong_network_operator
-from mp107.verdicts import DATA_FIX
+from conformance.verdicts import DATA_FIX
 
 from .outcomes import expected_pair, slot_holds
 from .scenario_state import explain

@@ -22,7 +22,7 @@ from pytest_bdd import given, parsers, then, when
 
 from adapters.http import callback_path, outcome_for, responses_path
 from adapters.target import TargetFault
-from mp107.verdicts import DSP
+from conformance.verdicts import DSP
 
 from .preflight import not_applicable
 from .vocabulary import FUEL, OTHER, PARTY
@@ -34,15 +34,19 @@ FEATURES = Path(__file__).resolve().parents[1] / "features"
 @pytest.hookimpl(tryfirst=True)
 def pytest_bdd_before_scenario(request, feature, scenario):
     """Give an HTTP target every party's XML-signing key before the first request of the suite
-    (the preflight may already send one), so that callback registrations and polls are signed."""
+    (the preflight may already send one), so that callback registrations and polls are signed; and,
+    for the DCC's own interface, every party's Organisation key, which signs its Pre-Commands."""
     if FEATURES not in Path(feature.filename).resolve().parents:
         return
     target = request.getfixturevalue("target")
     if not callable(getattr(target, "register_signer", None)):
         return
+    organisation = getattr(target, "register_organisation_key", None)     # the DCC's own interface signs GBCS
     for party in request.getfixturevalue("cast").parties:
         if not target.signs_for(party.user_id):
             target.register_signer(party.user_id, party.signer)
+        if callable(organisation):
+            organisation(party.user_id, party.organisation_key)
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
-from mp107.verdicts import DSP
+from conformance.verdicts import DSP
 
 from .scenario_state import explain
 from .service_requests import send_retrieve
@@ -24,9 +24,25 @@ def dsp_acknowledges(state):
     acknowledged(state, state.last, "acknowledgement I99 from the DSP")
 
 
+def judgeable_on_valid_traffic(state) -> None:
+    """SPEC §5: a target that cannot be judged on valid traffic is broken, not non-conformant. So
+    before a fault in answer to bad input (Client.send_raw(hostile=True) keeps a 5xx, a dropped
+    connection, a timeout, an unreadable answer) is held against the target, a valid 6.24.1 must get
+    a readable, signed answer and its outcome; if it does not, its TargetFault ends the scenario as
+    broken (e.g. a DSP whose answers are all unsigned), and the fault is not a finding. (An outcome
+    that never comes after I99 ends the scenario as broken too, as everywhere in the suite.)"""
+    send_retrieve(state, "registered network operator", "NetworkOperator")
+
+
 @then(parsers.re(rf"the DSP rejects it with {CODE}"))
 def dsp_rejects(state, code):
+    """For bad input (sent as hostile), a 5xx, a dropped connection or a timeout instead of the code
+    is a failure of MP107-R4.2 -- once a valid request is seen to be answered."""
     exchange = state.last
+    if exchange.fault is not None:
+        judgeable_on_valid_traffic(state)
+        state.judge(False, DSP, explain(exchange, f"the DSP rejects it with {code}"),
+                    tuple(dict.fromkeys((*(t for t in state.tags if t.startswith("MP107-R")), "MP107-R4.2"))))
     state.judge(exchange.ack.code == code, DSP, explain(exchange, f"the DSP rejects it with {code}"))
     state.judge(exchange.outcome is None, DSP, explain(exchange, f"no final outcome after a DSP rejection {code}"))
 

@@ -22,7 +22,7 @@ import pytest
 from adapters import service_requests as srv
 from adapters.target import Capability
 from adapters.world import ROLELESS_PARTIES, PARTIES, SMETS1_DEVICE_TYPE
-from mp107.verdicts import NOT_APPLICABLE_PREFIX
+from conformance.verdicts import NOT_APPLICABLE_PREFIX
 
 from .vocabulary import FUEL, S1SP
 
@@ -40,6 +40,7 @@ _SWITCH = re.compile(r"the DSP feature switch is (?P<setting>on|off)")
 _IMPLEMENTED = re.compile(rf"{S1SP} has (?P<negation>not )?implemented MP107")
 _DATAFIX_RUN = re.compile(rf"the DCC runs the data fix(?: as a dry run)? on the database of {S1SP}")
 _DATAFIX_APPLIED = re.compile(r"the DCC's operator has applied the data fix")
+_DCC_INTERFACE = re.compile(r"the target speaks the DCC's own interface")
 
 
 def not_applicable(reason: str) -> None:
@@ -66,6 +67,10 @@ def check(state, scenario, tags: list[str]) -> None:
         m = _IMPLEMENTED.fullmatch(text)
         if m:
             why = statement.why_not_implemented(m["s1sp"], not m["negation"], can_set=state.can(Capability.SWITCHES))
+            if why:
+                not_applicable(why)
+        if _DCC_INTERFACE.fullmatch(text):
+            why = statement.why_not_dialect("dcc")
             if why:
                 not_applicable(why)
         m = _DATAFIX_RUN.fullmatch(text)

@@ -1,6 +1,7 @@
 """What one scenario remembers between steps, and how a verdict explains itself."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -11,7 +12,7 @@ from adapters.client import Client, Exchange
 from adapters.statement import Statement
 from adapters.target import Capability, TargetFault
 from adapters.world import Cast, DeviceSetup
-from mp107 import catalogue, verdicts
+from conformance import catalogue, verdicts
 
 
 @dataclass(repr=False)
@@ -24,7 +25,7 @@ class ScenarioState:
     """every exchange this scenario recorded, in order"""
     restore: list[Callable[[], None]] = field(default_factory=list)
     device_pool: object = None
-    """adapters.profile.DevicePool: the profile's devices, for a target the harness cannot provision"""
+    """adapters.device_pool.DevicePool: the profile's devices, for a target the harness cannot provision"""
     statement: Statement | None = None
     """the target's conformance statement: what scenarios may rely on (adapters/statement.py)"""
     tags: tuple[str, ...] = ()
@@ -157,6 +158,11 @@ def attach(exchange: Exchange) -> None:
     allure.attach(exchange.request_xml, f"request: {name}", allure.attachment_type.XML)
     if exchange.ack is not None:
         allure.attach(exchange.ack.xml, f"acknowledgement {exchange.ack.code}: {name}", allure.attachment_type.XML)
+    for n, leg in enumerate(exchange.legs if len(exchange.legs) > 1 else (), start=1):   # the DCC's own interface
+        allure.attach(leg.request, f"leg {n} {leg.name} request [{leg.request_id}]", allure.attachment_type.XML)
+        allure.attach(leg.answer, f"leg {n} {leg.name} answer {leg.code}", allure.attachment_type.XML)
+        if leg.gbcs is not None:
+            allure.attach(json.dumps(leg.gbcs, indent=2), f"leg {n} GBCS command decoded", allure.attachment_type.JSON)
     if exchange.outcome is not None:
         allure.attach(exchange.outcome.xml, f"outcome {exchange.outcome.code}: {name}", allure.attachment_type.XML)
 

@@ -8,9 +8,9 @@ from pytest_bdd import parsers, then, when
 from adapters import hostile, service_requests as srv
 from adapters.world import new_device_id
 
-from mp107.verdicts import DSP
+from conformance.verdicts import DSP
 
-from .outcomes import final_outcome, slot_shows
+from .outcomes import final_outcome, judgeable_on_valid_traffic, slot_shows
 from .scenario_state import explain
 from .service_requests import send, send_retrieve
 from .vocabulary import OTHER, PARTY, ROLE
@@ -86,16 +86,6 @@ def sends_malformed(state, party, malformation):
                                        description=malformation, hostile=True))
 
 
-def _judgeable_on_valid_traffic(state) -> None:
-    """SPEC §5: a target that cannot be judged on valid traffic is broken, not non-conformant. So
-    before a fault in answer to bad input (Client.send_raw(hostile=True) keeps a 5xx, a dropped
-    connection, a timeout, an unreadable answer) is held against the target, a valid 6.24.1 must get
-    a readable, signed answer and its outcome; if it does not, its TargetFault ends the scenario as
-    broken (e.g. a DSP whose answers are all unsigned), and the fault is not a finding. (An outcome
-    that never comes after I99 ends the scenario as broken too, as everywhere in the suite.)"""
-    send_retrieve(state, "registered network operator", "NetworkOperator")
-
-
 @then("the DSP refuses it")
 def refused_as_malformed(state):
     """SPEC §5, MP107-R4.1-R4.3: a clear refusal - an E code (HTTP 200, or 400 with a signed DUIS
@@ -105,11 +95,14 @@ def refused_as_malformed(state):
     expected = "a refusal: an E code in a signed DUIS Response (HTTP 200 or 4xx), or an HTTP 4xx with no body"
     rule = tuple(t for t in state.tags if t.startswith("MP107-R4.")) or ("MP107-R4.2",)
     if exchange.fault is not None:
-        _judgeable_on_valid_traffic(state)
+        judgeable_on_valid_traffic(state)
     state.judge(exchange.fault is None, DSP, explain(exchange, expected), rule)
     ack = exchange.ack
     state.judge(ack.http_status == 200 or 400 <= ack.http_status < 500, DSP, explain(exchange, expected), rule)
-    state.judge(ack.body_problem is None, DSP, explain(exchange, f"{expected}; but {ack.body_problem}"), rule)
+    if ack.body_problem is not None:       # an unsigned or unreadable refusal: held against the DSP only if
+        judgeable_on_valid_traffic(state)  # its answers to valid traffic are readable; the rule it breaks is R4.2's
+    state.judge(ack.body_problem is None, DSP, explain(exchange, f"{expected}; but {ack.body_problem}"),
+                tuple(dict.fromkeys((*rule, "MP107-R4.2"))))
     if ack.response is None:
         state.judge(400 <= ack.http_status < 500, DSP, explain(exchange, expected), rule)
     else:
@@ -135,7 +128,8 @@ def refused_or_equivalent(state):
 def sends_to_unknown_device(state, party, role):
     sender = state.party(party)
     request = state.client.build(sender.user_id, new_device_id(), "6.24.1", srv.retrieve_security_credentials(role))
-    state.record(state.client.send(sender.signer, request, description="SRV 6.24.1 to a device that does not exist"))
+    state.record(state.client.send(sender.signer, request, description="SRV 6.24.1 to a device that does not exist",
+                                   hostile=True))
 
 
 BAD_CERTIFICATES = "|".join(re.escape(name) for name in sorted(hostile.BAD_CERTIFICATES, key=len, reverse=True))
@@ -160,7 +154,7 @@ def unknown_user_sends(state, role):
     request = state.client.build(stranger.user_id, state.device.device.device_id, "6.24.1",
                                  srv.retrieve_security_credentials(role))
     state.record(state.client.send(hostile.signer_of(xml_cred), request,
-                                   description="SRV 6.24.1 from a User ID the DCC does not know"))
+                                   description="SRV 6.24.1 from a User ID the DCC does not know", hostile=True))
 
 
 # --- MP107-R4.3: replays and counters that do not rise ----------------------------------------------

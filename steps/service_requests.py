@@ -4,18 +4,20 @@ from __future__ import annotations
 from pytest_bdd import given, parsers, when
 
 from adapters import service_requests as srv
-from mp107.verdicts import DSP
+from conformance.verdicts import DSP
 
 from .scenario_state import explain
 from .vocabulary import OTHER, PARTY, ROLE
 
 
-def send(state, party_label, srv_name, body, description, **kwargs):
+def send(state, party_label, srv_name, body, description, *, submit_options=None, await_outcome=True, **kwargs):
+    """`submit_options`: for the target's submit (the DCC's own interface: a `spoil`)."""
     party = state.party(party_label)
     request = state.client.build(party.user_id, state.device.device.device_id, srv_name, body, **kwargs)
     if srv_name in ("6.15.1", "6.21"):
         state.changed_slots = True
-    exchange = state.client.send(party.signer, request, description=f"SRV {srv_name} {description}")
+    exchange = state.client.send(party.signer, request, description=f"SRV {srv_name} {description}",
+                                 await_outcome=await_outcome, **(submit_options or {}))
     return state.record(exchange)
 
 

@@ -1,5 +1,6 @@
-"""The census generator (reference/census.py): an S1SP database shaped like LIVE, with the FIA's
-census of wrong Network Operator certificates (FIA 4.2.2) hidden among correct devices."""
+"""The census generator (reference/census.py, describing what it builds with reference/census_spec.py):
+an S1SP database shaped like LIVE, with the FIA's census of wrong Network Operator certificates (FIA
+4.2.2) hidden among correct devices."""
 from __future__ import annotations
 
 
@@ -9,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from reference.__main__ import main as cli
-from reference.census import (FIA_CENSUS, GAS_TRANSPORTERS, CensusSpec, generate, mpan, network_operators,
-                              parse_cells)
+from reference.census import generate, parse_cells
+from reference.census_spec import FIA_CENSUS, GAS_TRANSPORTERS, CensusSpec, mpan, network_operators
 from reference.datafix import DatabaseError, DatabaseURL, connect
 from reference.datafix.evidence import database_digests
 from reference.datafix.scratch import CensusCopies, pg_server_url

@@ -147,6 +147,18 @@ def test_decode_no_by_no_6_15_1_field_by_field(samples):
     assert EUI64.from_bytes(entity_id[-8:]) == req.sender
 
 
+def test_a_comment_inside_a_value_or_certificate_reads_as_what_was_signed(samples):
+    """Canonical XML without comments -- what the signature covers -- reads `Network<!-- -->Operator`
+    as NetworkOperator, and a certificate's base64 around a comment as the whole certificate; the
+    decoder reads the same, never the first text node alone."""
+    raw = template(samples, "CS02bNOByNO_6.15.1_SUCCESS_REQUEST_DUIS.XML")
+    plain = codec.decode_request(raw)
+    spoiled = raw.replace(b">NetworkOperator<", b">Network<!-- -->Operator<", 1)
+    spoiled = re.sub(rb"(<sr:DigitalSigningCertificate>[^<]{64})", rb"\1<!-- -->", spoiled, count=1)
+    assert spoiled.count(b"<!-- -->") == 2
+    assert codec.decode_request(spoiled).body == plain.body
+
+
 @pytest.mark.parametrize("name, srv", TEMPLATES.items())
 def test_decode_every_template_into_the_fields_the_xml_holds(samples, name, srv):
     raw = template(samples, name)

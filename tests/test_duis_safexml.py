@@ -141,3 +141,35 @@ def test_all_refusals_are_duis_errors():
     for bad in (b"", b"<!DOCTYPE a []><a/>", b"<a>"):
         with pytest.raises(DuisError):
             safexml.parse(bad)
+
+
+# --- what XML allows but DUIS has no use for, and a parser may read more than one way -------------
+
+DECLARED = '<?xml version="1.0" encoding="{}"?><a>x</a>'
+
+
+@pytest.mark.parametrize("data", [
+    DECLARED.format("UTF-8").encode("utf-16"),            # UTF-16 bytes (with BOM) under a UTF-8 declaration
+    DECLARED.format("UTF-8").encode("utf-32"),
+    DECLARED.format("UTF-16").encode("utf-8"),            # UTF-8 bytes under a UTF-16 declaration
+    DECLARED.format("UTF-16").encode("utf-32"),
+], ids=["utf16-as-utf8", "utf32-as-utf8", "utf8-as-utf16", "utf32-as-utf16"])
+def test_bytes_in_another_encoding_than_declared_are_refused(data):
+    with pytest.raises(MalformedXML, match="encoding the XML declaration names"):
+        safexml.parse(data)
+
+
+@pytest.mark.parametrize("data", [
+    DECLARED.format("UTF-8").encode(), b"\xef\xbb\xbf" + DECLARED.format("UTF-8").encode(),
+    DECLARED.format("UTF-16").encode("utf-16"), DECLARED.format("UTF-32").encode("utf-32"),
+    "<a>x</a>".encode("utf-16"), DECLARED.format("ISO-8859-1").encode(),
+], ids=["utf8", "utf8-bom", "utf16", "utf32", "utf16-undeclared", "latin1"])
+def test_bytes_in_the_declared_encoding_are_read(data):
+    assert safexml.parse(data).text == "x"
+
+
+@pytest.mark.parametrize("data", [b'<?xml version="1.0"?><?xml-stylesheet href="x"?><a/>', b"<a><?p q?></a>",
+                                  b"<a/><?p q?>"], ids=["before-root", "inside", "after-root"])
+def test_processing_instructions_are_refused(data):
+    with pytest.raises(MalformedXML, match="processing instructions"):
+        safexml.parse(data)

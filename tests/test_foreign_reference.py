@@ -23,7 +23,7 @@ import httpsig as message_signatures
 from adapters import service_requests as srv
 from adapters.client import Client
 from adapters.hostile import OVERSIZE_BYTES, oversized
-from adapters.http import ServedReference
+from adapters.reference_host import ServedReference
 from duis import codec, safexml, signing
 from smki import inspect as cert_inspect
 

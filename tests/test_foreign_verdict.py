@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.http import ServedReference
+from adapters.reference_host import ServedReference
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "profiles" / "foreign-reference.toml"

@@ -6,8 +6,8 @@
     tokens, deletions, element deletions and duplications, new text values): it either returns or
     raises one of the codec's own DuisError subclasses, never anything else, and the error's message
     stays small whatever the input (the DSP echoes it in its refusal).
-(b) The reference app's request endpoint, in-process (Starlette TestClient on
-    reference.server.create_app): every mutated request - and every hostile kind of
+(b) The reference app's request endpoint, served in this process (adapters/reference_host.py): every
+    mutated request - and every hostile kind of
     adapters/hostile.py - is answered with HTTP 200 (a signed Response: I99 or an E code) or a 4xx
     (a signed refusal, or no body), never a 5xx; an I99 gets its final outcome; and a valid request
     sent next still gets I99.
@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import random
 import time
-import warnings
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,14 +32,10 @@ from lxml import etree
 
 from adapters import hostile, service_requests as srv
 from adapters.client import Client
-from adapters.local import LocalTarget
+from adapters.reference_host import InProcessReference
 from adapters.world import Cast, new_device
 from duis import codec, errors, messages, safexml, signing
 from duis.types import EUI64
-
-with warnings.catch_warnings():   # starlette 1.x prefers the httpx2 package for its TestClient; httpx works
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "duis" / "samples"
 
@@ -294,25 +289,25 @@ def _responses(corpus) -> list[bytes]:
 # --------------------------------------------------------------------------- (b) the reference app
 
 class App:
-    """The reference DCC behind its HTTP app, in-process, loaded with the corpus's cast and device."""
+    """The reference DCC behind its HTTP app, served in this process, loaded with the corpus's cast and device."""
 
     def __init__(self, corpus: Corpus) -> None:
-        from reference.dcc import ReferenceDCC
-        from reference.server import create_app
+        import requests
         self.corpus = corpus
-        self.dcc = ReferenceDCC()
-        target = LocalTarget(self.dcc)
+        self.host = InProcessReference()
+        target = self.host.target()
+        self.dcc = self.host.dcc
         target.provision(corpus.cast.fixture())
         target.provision(corpus.setup.fixture)
-        self.http = TestClient(create_app(self.dcc, test_support=False))
-        self.http.__enter__()
+        self.http = requests.Session()
+        self.url = self.host.base_url + "/api/v1/serviceRequest"
 
     def post(self, xml: bytes):
-        return self.http.post("/api/v1/serviceRequest", content=xml, headers={"Content-Type": "application/xml"})
+        return self.http.post(self.url, data=xml, headers={"Content-Type": "application/xml"}, timeout=30)
 
     def close(self) -> None:
-        self.http.__exit__(None, None, None)
-        self.dcc.close()
+        self.http.close()
+        self.host.close()
 
 
 @pytest.fixture(scope="module")

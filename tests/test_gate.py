@@ -1,4 +1,4 @@
-"""The release gate (mp107/gate.py): mandatory requirements, coverage, waivers and their expiry."""
+"""The release gate (conformance/gate.py): mandatory requirements, coverage, waivers and their expiry."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mp107 import catalogue, gate
+from conformance import catalogue, gate
 from reports import matrix
 from reports.results import ScenarioResult
 

@@ -22,7 +22,8 @@ with warnings.catch_warnings():   # starlette 1.x prefers the httpx2 package for
 import httpsig as ms
 from adapters import service_requests as srv
 from adapters.client import Client
-from adapters.http import HttpTarget, ServedReference, callback_path, outcome_for, responses_path
+from adapters.http import HttpTarget, callback_path, outcome_for, responses_path
+from adapters.reference_host import ServedReference
 from adapters.profile import default_profile
 from adapters.world import Cast, new_device
 from duis import codec, signing
@@ -339,3 +340,34 @@ def test_over_a_served_reference_httptarget_signs_and_the_dcc_checks(cast):
                 keyless.close()
         finally:
             target.close()
+
+
+def test_a_callback_host_is_checked_again_and_pinned_at_every_delivery():
+    """DNS rebinding: a name that resolved to a public address at registration and resolves to a
+    loopback one at delivery is refused then; while it is public, the delivery connects to the very
+    address that was checked, with the registered name as Host (and as TLS server name)."""
+    table = {"rebind.example": ["93.184.215.14"]}
+    urls = auth.CallbackURLs((), resolve=resolver(table))
+    urls.check("https://rebind.example:8443/outcomes?x=1")
+    pinned = urls.pinned("https://rebind.example:8443/outcomes?x=1")
+    assert pinned.url == "https://93.184.215.14:8443/outcomes?x=1"
+    assert pinned.headers == {"Host": "rebind.example:8443"} and pinned.extensions == {"sni_hostname": "rebind.example"}
+    table["rebind.example"] = ["127.0.0.1"]
+    with pytest.raises(auth.Refused, match="a loopback address"):
+        urls.pinned("https://rebind.example:8443/outcomes?x=1")
+
+
+def test_delivery_to_a_url_no_longer_allowed_is_not_attempted(caplog):
+    from reference.server.callbacks import CallbackDelivery
+    table = {"rebind.example": ["127.0.0.1"]}
+    delivery = CallbackDelivery(attempts=3, pause=0.0)
+    delivery.pin = auth.CallbackURLs((), resolve=resolver(table)).pinned
+    posted = []
+    delivery._client.post = lambda *a, **k: posted.append(a)       # must never be reached
+    try:
+        with caplog.at_level("ERROR", logger="reference.server.callbacks"):
+            delivery._post("http://rebind.example/outcomes", "RID", b"<x/>")
+    finally:
+        delivery.close()
+    assert not posted and delivery.stats == {"delivered": 0, "failed": 1}
+    assert any("refused at delivery" in r.getMessage() for r in caplog.records)

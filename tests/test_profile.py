@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from adapters import profile as profiles
-from adapters.profile import DevicePool, ProfileError
+from adapters.device_pool import DevicePool
+from adapters.profile import ProfileError
 from adapters.world import Cast, SuppliedUser
 from smki import TestSMKI
 

@@ -1,7 +1,7 @@
 """The reference's named, realistic defects (reference/defects.py) and its OriginatorCounter check
 (MP107-R4.3, rule dsp.originator_counter).
 
-- every defect is declared fully (component, requirements from mp107/requirements.toml, observable
+- every defect is declared fully (component, requirements from conformance/requirements.toml, observable
   kind, a hook in the code) and there are at least 20 of them beyond the rule breaks;
 - every defect changes behaviour: a short probe, run in-process on a correct reference and on one
   with the defect, gives a different answer;
@@ -25,12 +25,12 @@ import pytest
 
 from adapters import hostile, service_requests as srv
 from adapters.client import Client
-from adapters.http import ServedReference
-from adapters.local import LocalTarget
+from adapters.reference_host import ServedReference
+from adapters.reference_host import InProcessReference
 from adapters.target import TargetFault
 from adapters.world import Cast, new_device
 from duis import codec, signing
-from mp107 import catalogue
+from conformance import catalogue
 from reference import datafix, defects, rules
 from reference.config import ReferenceConfig
 from reference.datafix import RunFailed
@@ -90,10 +90,13 @@ class World:
 
     def __init__(self, cast: Cast, defect: str | None = None, *, broken=(), outcome_timeout: float = 10.0):
         self.cast = cast
-        self.target = LocalTarget(config=ReferenceConfig(
-            defects=frozenset([defect] if defect else []), broken=frozenset(broken)))
-        self.dcc = self.target.dcc
+        self.host = InProcessReference(*(["--defect", defect] if defect else []),
+                                       *(arg for rule in broken for arg in ("--break", rule)))
+        self.target = self.host.target()
+        self.dcc = self.host.dcc
         self.target.provision(cast.fixture())
+        for party in cast.parties:          # Target Interface v1.1: polls and callbacks are signed by the user
+            self.target.register_signer(party.user_id, party.signer)
         self.client = Client(self.target, outcome_timeout=outcome_timeout)
 
     def device(self, fuel: str = "electricity", s1sp: str = "S1SP1", smets: int = 1):
@@ -144,7 +147,7 @@ class World:
         return setup
 
     def close(self):
-        self.target.close()
+        self.host.close()
 
 
 def _update_body(world, setup, other, role="NetworkOperator"):

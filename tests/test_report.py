@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mp107 import catalogue, gate
+from conformance import catalogue, gate
 from reports import collect, environment, html, matrix
 from reports.results import load_allure, load_junit
 
@@ -23,7 +23,8 @@ REQUEST_XML = b'<?xml version="1.0"?><sr:Request xmlns:sr="urn:x"><sr:Header><sr
 
 
 def write_result(folder: Path, name, status, stories, s1sp=None, fuel=None, message="", step_status=None,
-                 attach: bytes | None = REQUEST_XML, feature="F", component=None, violated=()):
+                 attach: bytes | None = REQUEST_XML, feature="F", component=None, violated=(),
+                 attach_name="request: SRV 6.15.1 [A:B:1]"):
     folder.mkdir(parents=True, exist_ok=True)
     uid = str(uuid.uuid4())
     steps = [{"name": "Given a commissioned SMETS1 device", "status": "passed"},
@@ -33,10 +34,10 @@ def write_result(folder: Path, name, status, stories, s1sp=None, fuel=None, mess
     if attach is not None:
         src = f"{uuid.uuid4()}-attachment.xml"
         (folder / src).write_bytes(attach)
-        steps[1]["attachments"].append({"name": "request: SRV 6.15.1 [A:B:1]", "source": src, "type": "application/xml"})
+        steps[1]["attachments"].append({"name": attach_name, "source": src, "type": "application/xml"})
     labels = [{"name": "epic", "value": "SECMP0107"}, {"name": "feature", "value": feature}]
     labels += [{"name": "story", "value": s} for s in stories]
-    if component:          # as ScenarioState.violation labels a failed step (mp107/verdicts.py)
+    if component:          # as ScenarioState.violation labels a failed step (conformance/verdicts.py)
         labels.append({"name": "mp107_component", "value": component})
         labels.append({"name": "mp107_violated", "value": "violated: " + " ".join(violated)})
     params = []
@@ -252,6 +253,84 @@ def test_the_report_shows_header_matrix_cause_and_escaped_evidence(s1sp2_run):
         assert rule.replace("'", "&#39;") in text
 
 
+ACK_XML = ("<?xml version='1.0' encoding='UTF-8'?>\n<sr:Response xmlns:sr=\"urn:x\"><sr:Header><sr:ResponseCode>E1"
+           "</sr:ResponseCode></sr:Header><sr:Body><sr:ResponseMessage><!-- reason: got \u2039!DOCTYPE\u203a -->"
+           "</sr:ResponseMessage></sr:Body></sr:Response>").encode()
+
+
+def _pre_of(text: str, summary: str) -> str:
+    """The escaped content of the <pre> of the attachment whose <summary> is `summary`."""
+    return text.split(f"<summary>{summary}</summary><pre class=\"xml\">", 1)[1].split("</pre>", 1)[0]
+
+
+@pytest.mark.parametrize("name", ["acknowledgement E1: SRV 6.15.1 [A:B:1]", "outcome S1VE4: SRV 6.15.1 [A:B:1]"])
+def test_the_report_pretty_prints_the_acknowledgement_and_outcome_as_the_request(tmp_path, name):
+    """A target's answers arrive signed on one line; the report shows them one element a line and
+    indented, as it shows the request the harness wrote, and leaves the attachment file as it came."""
+    results = tmp_path / "allure-results"
+    write_result(results, "s", "passed", ["MP107-R1.8"], attach=ACK_XML, attach_name=name)
+    write_junit(tmp_path / "junit.xml")
+    text = html.render(collect.judge(tmp_path, relaxed_policy(), pytest_exit_code=0, today=TODAY), commit="")
+    shown = _pre_of(text, name)
+    assert shown.splitlines() == [
+        "&lt;?xml version=&#39;1.0&#39; encoding=&#39;UTF-8&#39;?&gt;",
+        "&lt;sr:Response xmlns:sr=&#34;urn:x&#34;&gt;",
+        "  &lt;sr:Header&gt;",
+        "    &lt;sr:ResponseCode&gt;E1&lt;/sr:ResponseCode&gt;",
+        "  &lt;/sr:Header&gt;",
+        "  &lt;sr:Body&gt;",
+        "    &lt;sr:ResponseMessage&gt;",
+        "      &lt;!-- reason: got \u2039!DOCTYPE\u203a --&gt;",
+        "    &lt;/sr:ResponseMessage&gt;",
+        "  &lt;/sr:Body&gt;",
+        "&lt;/sr:Response&gt;",
+    ], shown
+    assert [p.read_bytes() for p in results.glob("*-attachment.xml")] == [ACK_XML]
+
+
+def test_xml_that_does_not_parse_or_declares_entities_is_shown_as_sent(tmp_path):
+    results = tmp_path / "allure-results"
+    hostile = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;&a;</r>'
+    write_result(results, "hostile", "passed", ["MP107-R4.2"], attach=hostile, attach_name="request: hostile")
+    write_result(results, "malformed", "passed", ["MP107-R4.2"], attach=b"<not-duis", attach_name="request: bad")
+    write_junit(tmp_path / "junit.xml", tests=2)
+    text = html.render(collect.judge(tmp_path, relaxed_policy(), pytest_exit_code=0, today=TODAY), commit="")
+    assert _pre_of(text, "request: hostile") == ('&lt;?xml version=&#34;1.0&#34;?&gt;&lt;!DOCTYPE r [&lt;!ENTITY a '
+                                                 '&#34;aaaa&#34;&gt;]&gt;&lt;r&gt;&amp;a;&amp;a;&lt;/r&gt;')
+    assert _pre_of(text, "request: bad") == "&lt;not-duis"
+
+
+def test_the_served_references_reason_for_unreadable_xml_shows_as_text(tmp_path):
+    """The served reference refuses a document with a DOCTYPE (R4.2) with a signed Response whose
+    comment says why, the input's < and > written as \u2039 \u203a. The refusal, the harness's
+    reading of it and the report show those characters, never the character reference as text."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    from duis import codec
+    from reference.config import ReferenceConfig
+    from reference.dcc import ReferenceDCC
+    from reference.server import create_app
+    dcc = ReferenceDCC(ReferenceConfig())
+    try:
+        with TestClient(create_app(dcc, test_support=False)) as http:
+            answer = http.post("/api/v1/serviceRequest", content=b'<!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>')
+        refusal = codec.decode_refusal(answer.content, verify_with=dcc.dsp_certificate)
+    finally:
+        dcc.close()
+    assert answer.status_code == 400 and refusal.response_code == "E1"
+    assert "\u2039!DOCTYPE" in refusal.reason and "&#8249;" not in refusal.reason, refusal.reason
+    results = tmp_path / "allure-results"
+    name = "acknowledgement E1: a document with a DOCTYPE"
+    write_result(results, "hostile", "passed", ["MP107-R4.2"], attach=answer.content, attach_name=name)
+    write_junit(tmp_path / "junit.xml")
+    shown = _pre_of(html.render(collect.judge(tmp_path, relaxed_policy(), pytest_exit_code=0, today=TODAY),
+                                commit=""), name)
+    assert "\u2039!DOCTYPE" in shown
+    assert "#8249;" not in shown, shown
+
+
 def test_the_report_lists_used_and_expired_waivers(s1sp2_run):
     pol = gate.parse_policy({"policy": {"name": "t", "mandatory": ["MP107-R1.2", "MP107-R1.4"]}, "waiver": [
         {"requirement": "MP107-R1.2", "s1sp": "S1SP2", "reason": "S1SP2 January release", "expires": TODAY},
@@ -275,19 +354,50 @@ def test_environment_properties(tmp_path, s1sp2_run):
     assert path.read_text() == "a\\ key=line1\\nline2\nk=v=1\n"
 
 
-def test_plain_pytest_with_alluredir_writes_the_environment_file(tmp_path):
-    """Allure's environment widget names the target, the switch states and the versions even when
-    the suite runs as plain pytest, not through `mp107 run`."""
+@pytest.fixture(scope="module")
+def plain_run(tmp_path_factory):
+    """The Allure results of one scenario of the suite run as plain pytest (not through `mp107 run`)."""
     import subprocess
     import sys
     root = Path(__file__).resolve().parents[1]
-    results = tmp_path / "allure-results"
+    results = tmp_path_factory.mktemp("plain") / "allure-results"
     proc = subprocess.run([sys.executable, "-m", "pytest", "features", "-q", "-p", "no:cacheprovider",
                            "-k", "FIA_SIT and S1SP1 and gas", f"--alluredir={results}"],
                           cwd=root, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    env = dict(line.split("=", 1) for line in (results / "environment.properties").read_text().splitlines())
+    return results
+
+
+def test_plain_pytest_with_alluredir_writes_the_environment_file(plain_run):
+    """Allure's environment widget names the target, the switch states and the versions even when
+    the suite runs as plain pytest, not through `mp107 run`."""
+    env = dict(line.split("=", 1) for line in (plain_run / "environment.properties").read_text().splitlines())
     assert env["target"] == "local"
     assert env["switch.mp107"] == "on"
     assert {env[f"S1SP{n}.implemented_mp107"] for n in (1, 2, 3)} == {"true"}
     assert env["version.pytest-bdd"] and env["version.allure-pytest-bdd"]
+
+
+def test_allure_groups_results_by_requirement_from_the_catalogue(plain_run):
+    """Allure's behaviours tree groups by epic, feature and story: each scenario's result carries,
+    from the catalogue, an epic per requirement group and a story per requirement (ID and title)."""
+    (result,) = [json.loads(p.read_text()) for p in plain_run.glob("*-result.json")]
+    epics = {lab["value"] for lab in result["labels"] if lab["name"] == "epic"}
+    stories = {lab["value"] for lab in result["labels"] if lab["name"] == "story"}
+    tagged = catalogue.requirement_tags(lab["value"] for lab in result["labels"] if lab["name"] == "tag")
+    assert set(tagged) >= {"MP107-R1.4", "MP107-R3.3"}          # the FIA SIT script's tags
+    groups = catalogue.load_groups()
+    for rid in tagged:
+        assert f"{rid} {REQS[rid].title}" in stories
+        assert f"{REQS[rid].group} {groups[REQS[rid].group].title}" in epics
+    assert "MP107-R1 The change itself (FIA Requirement 1)" in epics and "MP107-R3 What must not change" in epics
+    # and the report reads the requirement IDs back from those stories
+    scenario = load_allure(plain_run)[0]
+    assert set(scenario.requirements) == set(tagged)
+
+
+def test_a_story_label_with_the_requirement_title_is_read_as_its_id(tmp_path):
+    results = tmp_path / "allure-results"
+    write_result(results, "s", "passed", [f"MP107-R1.4 {REQS['MP107-R1.4'].title}", "MP107-R1.1"])
+    (scenario,) = load_allure(results)
+    assert scenario.requirements == ["MP107-R1.4", "MP107-R1.1"]

@@ -25,7 +25,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
 with warnings.catch_warnings():   # starlette 1.x prefers the httpx2 package for its TestClient; httpx works
@@ -34,8 +33,9 @@ with warnings.catch_warnings():   # starlette 1.x prefers the httpx2 package for
 
 from adapters import service_requests as srv
 from adapters.client import Client
-from adapters.http import HttpTarget, ServedReference
-from adapters.local import LocalTarget
+from adapters.http import HttpTarget
+from adapters.reference_host import ServedReference
+from adapters.reference_host import InProcessReference
 from adapters.profile import Callbacks, Profile, Timeouts
 from adapters.world import Cast, new_device
 from duis import codec, signing
@@ -66,8 +66,7 @@ def without_entity_identifier(smki, usage: str, role_code: str = "03") -> bytes:
     now = datetime.now(timezone.utc).replace(microsecond=0)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role_code,
-                                                    _ASN1Type.UTF8String)]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, role_code)]))
         .issuer_name(smki.issuing.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -176,11 +175,21 @@ def _explanation(outcome) -> str:
     return (getattr(alert, "additional_information", None) or response.reason or "") if alert else (response.reason or "")
 
 
+def _signing(target, cast):
+    """Target Interface v1.1: the cast's outcome polls and callback registrations are signed by each user."""
+    for party in cast.parties:
+        target.register_signer(party.user_id, party.signer)
+    return target
+
+
 @pytest.fixture
-def local_target():
-    target = LocalTarget()
+def local_target(cast):
+    """An HttpTarget on the reference in this process; `.dcc` is the DCC behind it."""
+    host = InProcessReference()
+    target = _signing(host.target(), cast)
+    target.dcc = host.dcc
     yield target
-    target.close()
+    host.close()
 
 
 @pytest.mark.parametrize("srv_name, sender_label, role, keep", [
@@ -216,13 +225,14 @@ def test_other_schema_valid_replacements_the_reference_cannot_hold_are_refused(
 # --- whatever fails inside the DCC, the user still gets a signed final answer ---------------------
 
 @pytest.fixture
-def careless_target():
+def careless_target(cast):
     """An in-process reference whose certificate checks are switched off (`broken`), so that a certificate
     without an Entity Identifier reaches the slot write and makes it raise."""
-    target = LocalTarget(config=ReferenceConfig(
-        broken=frozenset({"s1sp.replacement_certificates", "smets2.replacement_certificates"})))
+    host = InProcessReference("--break", "s1sp.replacement_certificates", "--break", "smets2.replacement_certificates")
+    target = _signing(host.target(), cast)
+    target.dcc = host.dcc
     yield target
-    target.close()
+    host.close()
 
 
 @pytest.mark.parametrize("label, srv_name, smets, sender_label, role", REPLACEMENTS, ids=[r[0] for r in REPLACEMENTS])
@@ -251,9 +261,9 @@ def test_processing_that_raises_still_ends_in_a_signed_failure_outcome(
 
 def test_a_failure_that_even_the_failure_answer_cannot_survive_is_logged_not_raised(cast, caplog, monkeypatch):
     """Processing raises and so does signing any answer: the worker logs it and lives on."""
-    dcc = ReferenceDCC(ReferenceConfig())
+    host = InProcessReference()
     try:
-        target = LocalTarget(dcc)
+        target, dcc = _signing(host.target(), cast), host.dcc
         setup = new_device(cast, fuel="electricity", smets=1, s1sp="S1SP3", cohort="FOC")
         target.provision(cast.fixture())
         target.provision(setup.fixture)
@@ -270,7 +280,7 @@ def test_a_failure_that_even_the_failure_answer_cannot_survive_is_logged_not_rai
         assert sum(rid in r.getMessage() for r in caplog.records) >= 2, [r.getMessage() for r in caplog.records]
     finally:
         monkeypatch.undo()
-        dcc.close()
+        host.close()
 
 
 # --- a request body that never arrives ------------------------------------------------------------
@@ -304,6 +314,51 @@ def test_a_body_that_never_arrives_is_given_up_at_the_body_deadline():
             except ConnectionResetError:
                 pass                                  # closed, less politely: also not held
         assert not received or received.startswith(b"HTTP/1.1 408"), received[:200]
+
+
+def _held(sock: socket.socket, drip: bytes | None) -> bool:
+    """Whether the server still holds `sock` after SOCKET_WAIT s, dripping `drip` every 0.2 s."""
+    import time
+    sock.settimeout(0.2)
+    end = time.monotonic() + SOCKET_WAIT
+    while time.monotonic() < end:
+        try:
+            if drip:
+                sock.sendall(drip)
+            if sock.recv(65536) == b"":
+                return False                  # closed
+        except socket.timeout:
+            continue
+        except OSError:
+            return False                      # reset, or a send into a closed connection
+    return True
+
+
+@pytest.mark.parametrize("head, drip", [
+    (b"", None),                                                   # connects, sends nothing
+    (b"POST /api/v1/serviceRequest HTTP/1.1\r\nHost: x\r\n", None),  # half a head, then silence
+    (b"POST /api/v1/serviceRequest HTTP/1.1\r\n", b"X-Slow: 1\r\n"),   # a header line every 0.2 s, for ever
+], ids=["nothing", "half-a-head", "dripped-headers"])
+def test_a_request_head_that_never_completes_is_given_up_at_the_deadline(head, drip):
+    """Slowloris: uvicorn alone holds such a connection for ever; the reference closes it after
+    --body-timeout seconds (1 here), while a normal request on another connection is answered."""
+    host = InProcessReference("--body-timeout", "1")
+    base_url = host.start()
+    try:
+        address = _host_port(base_url)
+        with socket.create_connection(address, timeout=SOCKET_WAIT) as slow:
+            slow.sendall(head)
+            assert requests.post(f"{base_url}/api/v1/serviceRequest", data=b"<not-duis",
+                                 timeout=(3, SOCKET_WAIT)).status_code == 400
+            assert not _held(slow, drip), f"still held after {SOCKET_WAIT:g} s"
+        # a kept-alive connection's *next* head has the same deadline
+        with socket.create_connection(address, timeout=SOCKET_WAIT) as kept:
+            kept.sendall(b"GET /api/v1/responses/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert kept.recv(65536).startswith(b"HTTP/1.1 ")
+            kept.sendall(b"GET /api/v1/responses/x HTTP/1.1\r\n")
+            assert not _held(kept, b"X-Slow: 1\r\n"), f"still held after {SOCKET_WAIT:g} s"
+    finally:
+        host.close()
 
 
 def test_the_body_deadline_leaves_a_body_that_arrives_in_time_alone(cast):
@@ -371,7 +426,7 @@ def test_which_hosts_need_a_token(monkeypatch, host, token, env, allowed):
     if allowed:
         assert cli._test_support_token(args, host) == (token or env or None)
     else:
-        with pytest.raises(cli._StartError, match="needs a token"):
+        with pytest.raises(cli.StartError, match="needs a token"):
             cli._test_support_token(args, host)
 
 

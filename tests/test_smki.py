@@ -417,3 +417,112 @@ def test_entity_id_input_forms(smki):
     with pytest.raises(ValueError):
         smki.issue_xml_signing("90-B3-D5-1F-30-00-00")
 
+
+
+# --------------------------------------------------------------------------- the private-API workaround
+
+# DER of the AttributeTypeAndValue the ZAZ1 certificates carry: OID 2.5.4.45, BIT STRING (tag 03) of
+# 9 bytes: 0 unused bits, then the EUI-64 90-B3-D5-1F-30-02-00-00.
+ZAZ1_UNIQUE_IDENTIFIER = bytes.fromhex("0603 55042d 0309 00 90b3d51f30020000".replace(" ", ""))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_entity_identifier_attribute_is_a_bit_string():
+    from smki import entity_identifier_attribute
+    for given in (NO_ID, "90b3d51f30020000", bytes.fromhex("90b3d51f30020000")):
+        der = x509.Name([entity_identifier_attribute(given)]).public_bytes()
+        assert ZAZ1_UNIQUE_IDENTIFIER in der, der.hex()
+    with pytest.raises(ValueError):
+        entity_identifier_attribute("90-B3-D5-1F-30-02-00")
+
+
+def test_a_printable_attribute_is_a_printable_string():
+    from smki import printable_attribute
+    der = x509.Name([printable_attribute(NameOID.COMMON_NAME, "Z1")]).public_bytes()
+    assert bytes.fromhex("0603 550403 1302 5a31".replace(" ", "")) in der       # CN, PrintableString (13) "Z1"
+    assert bytes.fromhex("0c02 5a31".replace(" ", "")) in x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "Z1")]).public_bytes()      # the public default: UTF8String (0c)
+
+
+def public_ways_to_choose_a_name_attribute_type() -> list[str]:
+    """Each public way cryptography offers to make a name attribute of a chosen ASN.1 type (a BIT
+    STRING x500UniqueIdentifier), found through its public API only; empty today."""
+    import enum
+    import inspect
+
+    import cryptography.x509.name as x509_name
+    found = []
+    # 1. A public enum of ASN.1 types (today the private `x509.name._ASN1Type`), exported by
+    #    cryptography.x509 or cryptography.x509.name under a name without a leading underscore.
+    for module in (x509, x509_name):
+        for name, value in vars(module).items():
+            if name.startswith("_") or not (isinstance(value, type) and issubclass(value, enum.Enum)):
+                continue
+            if any(m.replace("_", "").lower() == "bitstring" for m in value.__members__):
+                found.append(f"{module.__name__}.{name} (a public enum of ASN.1 types)")
+    # 2. A public parameter of NameAttribute for the type (today only the private `_type`).
+    params = inspect.signature(x509.NameAttribute.__init__).parameters
+    public = [p for p in params if p not in ("self", "oid", "value") and not p.startswith("_")]
+    if public:
+        found.append(f"x509.NameAttribute({', '.join(public)}=...)")
+    # 3. RFC 4514 parsing that honours a `#hex` value as the BER encoding of the value (RFC 4514
+    #    §2.4): today cryptography reads it as UTF-8 text (and fails on these bytes).
+    try:
+        parsed = x509.Name.from_rfc4514_string("2.5.4.45=#03090090B3D51F30020000").public_bytes()
+    except Exception:
+        parsed = b""
+    if ZAZ1_UNIQUE_IDENTIFIER in parsed:
+        found.append('x509.Name.from_rfc4514_string("2.5.4.45=#0309...")')
+    return found
+
+
+def test_cryptography_still_offers_no_public_way_to_make_a_bit_string_name_attribute():
+    """smki/names.py reaches for `cryptography.x509.name._ASN1Type` (private) because cryptography
+    has no public way to choose a name attribute's ASN.1 type. This test fails as soon as it has
+    one, so that the workaround goes. What counts as a public way (public API only, so that this
+    test itself never leans on the private enum):
+
+    1. a public enum of ASN.1 types in `cryptography.x509` or `cryptography.x509.name` with a BIT
+       STRING member (the likely shape: `_ASN1Type` made public);
+    2. a public (no leading underscore) parameter of `x509.NameAttribute` besides `oid` and `value`;
+    3. `x509.Name.from_rfc4514_string` encoding a `#hex` value as the BER it spells (RFC 4514
+       §2.4), which would give the BIT STRING from "2.5.4.45=#03090090B3D51F30020000".
+
+    The next test checks that each of the three would be noticed."""
+    found = public_ways_to_choose_a_name_attribute_type()
+    assert not found, ("cryptography now offers a public way: remove the workaround in smki/names.py "
+                       f"(_typed_attribute, the private x509.name._ASN1Type) and use {found[0]}; found: {found}")
+
+
+def test_each_public_way_would_be_noticed(monkeypatch):
+    import enum
+    import inspect
+
+    import cryptography.x509.name as x509_name
+    monkeypatch.setattr(x509_name, "ASN1Type", enum.Enum("ASN1Type", {"BitString": 3}), raising=False)
+    assert public_ways_to_choose_a_name_attribute_type() == ["cryptography.x509.name.ASN1Type (a public enum of "
+                                                             "ASN.1 types)"]
+    monkeypatch.delattr(x509_name, "ASN1Type")
+
+    original = x509.NameAttribute.__init__
+
+    def init(self, oid, value, asn1_type=None, *, _validate=True):     # pragma: no cover - never called
+        original(self, oid, value)
+    monkeypatch.setattr(x509.NameAttribute, "__init__", init)
+    assert inspect.signature(x509.NameAttribute.__init__).parameters["asn1_type"]
+    assert public_ways_to_choose_a_name_attribute_type() == ["x509.NameAttribute(asn1_type=...)"]
+    monkeypatch.setattr(x509.NameAttribute, "__init__", original)
+
+    from smki import entity_identifier_attribute
+    monkeypatch.setattr(x509.Name, "from_rfc4514_string",
+                        classmethod(lambda cls, text: x509.Name([entity_identifier_attribute(NO_ID)])))
+    assert public_ways_to_choose_a_name_attribute_type() == ['x509.Name.from_rfc4514_string("2.5.4.45=#0309...")']
+
+
+def test_the_private_api_is_used_in_one_place_only():
+    """Only smki/names.py imports cryptography's private `_ASN1Type`; every caller uses its functions."""
+    skip = {ROOT / "smki" / "names.py", Path(__file__).resolve()}
+    users = sorted(str(path.relative_to(ROOT)) for path in ROOT.rglob("*.py")
+                   if path not in skip and not {".venv", "node_modules", ".git"} & set(path.parts)
+                   and "_ASN1Type" in path.read_text(encoding="utf-8", errors="replace"))
+    assert not users, f"use smki.entity_identifier_attribute / printable_attribute instead of _ASN1Type in {users}"

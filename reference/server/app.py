@@ -1,6 +1,9 @@
 """The reference DCC over HTTP: SPEC §5, Target Interface v1, as a Starlette app.
 
-Always served:
+With `dialect="dcc"` (`python -m reference serve --interface dcc`) the DCC's own interface takes the
+place of serviceRequest: POST /api/v1/serviceT, /serviceS, /serviceD (reference/server/dcc_interface.py).
+
+Always served (serviceRequest only in the v1 dialect):
 
     POST   /api/v1/serviceRequest            body: a signed DUIS Request. Answer: the DSP's signed
                                              Response (application/xml), HTTP 200 with I99 or an
@@ -78,6 +81,7 @@ from .. import codes
 from . import auth
 from . import test_support as ts
 from .callbacks import CallbackDelivery, is_callback_url
+from .dcc_interface import DIALECTS, routes as dcc_routes
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +228,8 @@ class _Service:
         self.callbacks: dict[str, str] = {}
         self.authenticator = auth.Authenticator(dcc.users, interface) if interface is not None else None
         self.callback_urls = auth.CallbackURLs(interface.callback_allow) if interface is not None else None
+        if self.callback_urls is not None and hasattr(delivery, "pin"):
+            delivery.pin = self.callback_urls.pinned    # re-checked, and pinned, at every delivery
         self._subscribed: set[str] = set()
         self._lock = threading.Lock()
         self._start()
@@ -237,7 +243,9 @@ class _Service:
 
     # --- Target Interface v1 ------------------------------------------------------------------
 
-    async def service_request(self, request: Request) -> Response:
+    async def service_request(self, request: Request, handle=None) -> Response:
+        """POST /api/v1/serviceRequest; with `handle` (bytes -> dsp.Verdict) the DCC interface's
+        endpoints (dcc_interface.py) read their bodies the same way."""
         try:
             body = await _read_body(request, self.max_request_bytes)
         except _TooLarge as exc:
@@ -245,7 +253,7 @@ class _Service:
                 return Response(status_code=413)
             return Response(self._refusal(f"the request body ({exc.args[0]} bytes) exceeds {self.max_request_bytes} "
                                           "bytes"), status_code=400, media_type=XML)
-        verdict = await run_in_threadpool(self.dcc.handle_service_request, body)
+        verdict = await run_in_threadpool(handle or self.dcc.handle_service_request, body)
         return Response(verdict.response, status_code=verdict.http_status, media_type=XML)
 
     def _refusal(self, reason: str) -> bytes:
@@ -449,7 +457,8 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
                delivery: CallbackDelivery | None = None, max_request_bytes: int = MAX_REQUEST_BYTES,
                oversize: str = "400", callbacks: str = "registration",
                datafix_at_start: bool = False, interface: auth.Policy | None = None,
-               body_timeout: float | None = BODY_TIMEOUT, test_support_token: str | None = None) -> Starlette:
+               body_timeout: float | None = BODY_TIMEOUT, test_support_token: str | None = None,
+               dialect: str = "v1") -> Starlette:
     """The HTTP face of `dcc` (a reference.dcc.ReferenceDCC). `load`: a test-support `load` body
     applied now and again after each reset. `max_request_bytes` and `oversize` ("400": a signed
     refusal; "413-empty": HTTP 413, no body): how a larger Service Request body is answered.
@@ -459,8 +468,12 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
     responses calls, own callback and outcomes only, callback URLs as the policy allows; see
     reference/server/auth.py); None: v1, unauthenticated. `body_timeout`: seconds for a request's whole
     body to arrive, else HTTP 408 (None: no deadline). `test_support_token`: every test-support call
-    must carry `Authorization: Bearer <token>` (None: no token asked). The caller closes `dcc`; the app
-    closes the callback delivery it made when it shuts down."""
+    must carry `Authorization: Bearer <token>` (None: no token asked). `dialect` "dcc": the DCC's own
+    interface (serviceT / serviceS / serviceD, reference/server/dcc_interface.py) in place of
+    serviceRequest. The caller closes `dcc`; the app closes the callback delivery it made when it
+    shuts down."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect: expected one of {list(DIALECTS)}, got {dialect!r}")
     if body_timeout is not None and (isinstance(body_timeout, bool) or not isinstance(body_timeout, (int, float))
                                      or not 0 < body_timeout < float("inf")):
         raise ValueError(f"body_timeout: expected a positive number of seconds or None, got {body_timeout!r}")
@@ -471,7 +484,8 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
                        max_request_bytes=max_request_bytes, oversize=oversize, callbacks=callbacks,
                        datafix_at_start=datafix_at_start, interface=interface)
     routes = [
-        Route("/api/v1/serviceRequest", service.service_request, methods=["POST"]),
+        *(dcc_routes(service) if dialect == "dcc" else
+          [Route("/api/v1/serviceRequest", service.service_request, methods=["POST"])]),
         Route("/api/v1/responses/{request_id}", service.response, methods=["GET"]),
         Route("/api/v1/users/{user_id}/callback", service.callback, methods=["PUT", "GET", "DELETE"]),
     ]

@@ -24,7 +24,7 @@ import datetime as dt
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, InvalidSignature
@@ -170,6 +170,16 @@ def _one_line(exc: Exception) -> str:
     return text[:200]
 
 
+@dataclass(frozen=True)
+class Pinned:
+    """A callback delivery's connection: the URL to connect to (its host an address that was
+    checked), the Host header and the httpx extensions (TLS server name) that keep it the URL the
+    user registered."""
+    url: str
+    headers: dict = field(default_factory=dict)
+    extensions: dict = field(default_factory=dict)
+
+
 class CallbackURLs:
     """Which callback URLs the DCC POSTs to (see the module's doc). `resolve` is getaddrinfo's
     shape, for tests."""
@@ -184,6 +194,14 @@ class CallbackURLs:
     def check(self, url: str) -> None:
         """None if the DCC may POST to `url`; else Refused(400) saying why. Resolves the host
         (blocking: run it off the event loop)."""
+        self.pinned(url)
+
+    def pinned(self, url: str) -> "Pinned":
+        """Where to POST `url`'s callback now, checked now: the address its host resolves to at this
+        moment, with the URL's host sent as Host (and as the TLS server name). Called again at each
+        delivery, so a name that resolved to a public address when it was registered and to an
+        internal one later (DNS rebinding) is refused then, and the connection goes to the address
+        that was checked, not to whatever a second lookup returns. Refused(400) saying why."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(400, f"callback URL {url!r}: expected an http:// or https:// URL with a host")
@@ -195,15 +213,17 @@ class CallbackURLs:
             raise Refused(400, f"callback URL {url!r}: the port is not a number from 0 to 65535") from None
         host = parts.hostname.lower().rstrip(".")
         if host in self.hosts:
-            return
+            return Pinned(url)                  # the operator trusts this name, whatever it resolves to
         try:
-            addresses = {ipaddress.ip_address(host)}
+            addresses = [ipaddress.ip_address(host)]
+            literal = True
         except ValueError:
+            literal = False
             try:
                 infos = self._resolve(host, port, type=socket.SOCK_STREAM)
             except (OSError, UnicodeError) as exc:
                 raise Refused(400, f"callback URL {url!r}: its host {host!r} does not resolve ({exc})") from None
-            addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos}
+            addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos))
             if not addresses:
                 raise Refused(400, f"callback URL {url!r}: its host {host!r} resolves to no address")
         for address in sorted(addresses, key=str):
@@ -212,6 +232,14 @@ class CallbackURLs:
                 shown = host if str(address) == host else f"{host} ({address})"
                 raise Refused(400, f"callback URL {url!r}: {shown} is {why}, and the DCC's operator has not "
                                    f"allowed it (serve --callback-allow; allowed: {list(self.allow) or 'nothing'})")
+        if literal:
+            return Pinned(url)
+        address = addresses[0]
+        shown = f"[{address}]" if address.version == 6 else str(address)
+        netloc = f"{shown}:{port}"
+        return Pinned(urlunsplit((parts.scheme, netloc, parts.path, parts.query, "")),
+                      headers={"Host": parts.netloc.rsplit("@", 1)[-1]},
+                      extensions={"sni_hostname": host} if parts.scheme == "https" else {})
 
     def _not_allowed(self, address) -> str | None:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:

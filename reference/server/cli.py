@@ -1,6 +1,7 @@
 """`python -m reference serve`: the reference DCC as an HTTP server (SPEC §5, Target Interface v1).
 
-    python -m reference serve --port 8800 [--host 127.0.0.1] [--test-support [--test-support-token TOKEN]]
+    python -m reference serve --port 8800 [--host 127.0.0.1] [--interface v1|dcc]
+        [--test-support [--test-support-token TOKEN]]
         [--body-timeout SECONDS]
         [--s1sp-not-implemented S1SP2 ...] [--switch on|off] [--load FILE] [--duis-xsd DIR]
         [--break RULE ...] [--defect NAME ...]
@@ -8,6 +9,13 @@
         [--dsp-key FILE --dsp-certificate FILE] [--max-request-bytes N] [--oversize 400|413-empty]
         [--callbacks registration|501] [--code-table FILE] [--run-datafix-at-start]
         [--callback-allow HOST_OR_CIDR ...]
+        [--tls-certificate FILE --tls-key FILE [--tls-client-ca FILE]] [--callback-ca FILE]
+
+HTTPS (SPEC §5: mutual TLS "for anything else"): --tls-certificate and --tls-key (PEM) serve HTTPS;
+--tls-client-ca (PEM CA bundle) then also requires every client to present a certificate issued by
+one of those CAs, refused in the TLS handshake otherwise. The same certificate and key are the DCC's
+client certificate when it POSTs outcomes to an https:// callback URL, whose server certificate is
+verified against --callback-ca (default: --tls-client-ca, else the system's CAs).
 
 The last group serves the reference as a *foreign target* (docs/reference.md): pre-provisioned
 (--load, no --test-support), a fixed DSP key a profile can name, and the deviations seen in real
@@ -17,15 +25,24 @@ It listens on 127.0.0.1 unless --host says otherwise. Test support lets anyone w
 rewrite the DCC's data: on any address that is not loopback it refuses to start (exit 2) unless given a
 token (--test-support-token, or $MP107_TEST_SUPPORT_TOKEN), and then every /test-support call must carry
 `Authorization: Bearer TOKEN` (HTTP 401 otherwise). On loopback a token is optional, and enforced if
-given. A request's whole body must arrive within --body-timeout seconds (default 10; else HTTP 408), and
-an idle kept-alive connection is closed after 5 s. With --port 0 the system picks a free port.
+given. A request's head (request line and headers) must arrive within --body-timeout seconds of the
+connection or of the previous answer (else the connection is closed), and its whole body within
+--body-timeout seconds of its start (default 10; else HTTP 408); an idle kept-alive connection is closed
+after 5 s. With --port 0 the system picks a free port.
 Once it accepts connections it prints one line to stdout:
 
     mp107-reference: serving Target Interface v1 at http://127.0.0.1:PORT (test support on)
 
-(with `; defects: NAME, ...` inside the brackets when --defect switched any on)
+(https:// with --tls-certificate; with `; defects: NAME, ...` inside the brackets when --defect
+switched any on, `; mutual TLS` when --tls-client-ca asks clients for a certificate)
 
 which is what scripts (and `pytest --target serve`) wait for. Ctrl-C or SIGTERM stops it.
+
+--interface dcc serves the DCC's own interface, as DCC Boxed does, in place of serviceRequest: POST
+/api/v1/serviceT (a Critical request with Command Variant 4 -> I0 and its GBCS Pre-Command), /serviceS
+(the user's Signed Pre-Command with Command Variant 5, or a device request with Command Variant 1-3)
+and /serviceD (reference/server/dcc_interface.py, reference/critical.py); the READY line then says
+`interface dcc` inside the brackets. Outcomes go to the callback a user registered (v1.1), as in v1.
 """
 from __future__ import annotations
 
@@ -36,7 +53,10 @@ import logging
 import os
 import re
 import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 READY_PREFIX = "mp107-reference: serving Target Interface v1 at "
 DATAFIX_PREFIX = "mp107-reference: data fix at start on "
@@ -51,7 +71,7 @@ KEEP_ALIVE_SECONDS = 5
 """uvicorn's timeout_keep_alive: an idle connection between requests is closed after this."""
 
 
-class _StartError(Exception):
+class StartError(Exception):
     """A start option that cannot be used (exit code 2, one line saying why)."""
 
 
@@ -60,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8800, help="TCP port (0: any free port; default 8800)")
     parser.add_argument("--host", default=None,
                         help="address to listen on (default 127.0.0.1; give e.g. 0.0.0.0 explicitly to expose it)")
+    from .dcc_interface import DIALECTS
+    parser.add_argument("--interface", choices=DIALECTS, default="v1",
+                        help="v1 (default): Target Interface v1, POST /api/v1/serviceRequest, Critical requests "
+                             "completed by the DCC; dcc: the DCC's own interface as DCC Boxed exposes it, POST "
+                             "/api/v1/serviceT (transform, Command Variant 4 -> Pre-Command), /api/v1/serviceS "
+                             "(Signed Pre-Command, Command Variant 5; device requests) and /api/v1/serviceD")
     parser.add_argument("--test-support", action="store_true",
                         help="serve the test-support API under /test-support/v1 (load data, switches, reset)")
     parser.add_argument("--test-support-token", metavar="TOKEN", default=None,
@@ -95,6 +121,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "is loopback, link-local or private (repeatable): a host name, an address or a CIDR, "
                              "e.g. 127.0.0.1 for a harness on this machine. Callback and responses calls always "
                              "need an HTTP Message Signature (RFC 9421) by the user's XML-signing key")
+    tls = parser.add_argument_group("HTTPS and mutual TLS (SPEC §5)")
+    tls.add_argument("--tls-certificate", type=Path, metavar="FILE",
+                     help="serve HTTPS with this certificate (PEM, chain after it if any); needs --tls-key. Also the "
+                          "client certificate presented to an https:// callback URL")
+    tls.add_argument("--tls-key", type=Path, metavar="FILE", help="the private key (PEM) of --tls-certificate")
+    tls.add_argument("--tls-client-ca", type=Path, metavar="FILE",
+                     help="mutual TLS: every client must present a certificate issued by a CA in this PEM bundle "
+                          "(refused in the TLS handshake otherwise); needs --tls-certificate")
+    tls.add_argument("--callback-ca", type=Path, metavar="FILE",
+                     help="PEM CA bundle an https:// callback URL's server certificate is verified against (default: "
+                          "--tls-client-ca if given, else the system's CAs)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     from .app import CALLBACK_MODES, MAX_REQUEST_BYTES, OVERSIZE_ANSWERS
     foreign = parser.add_argument_group(
@@ -129,39 +166,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        with serving(args) as served:
+            served.server.run()
+            return 0 if served.server.started else 1
+    except StartError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """`python -m reference serve`'s options from `argv` (for serving in another program's process,
+    e.g. the harness's in-process target); a bad option raises ValueError with argparse's message."""
+    parser = _Parser(prog=PROG)
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise ValueError(f"{self.prog}: {message}")
+
+
+@dataclass
+class Served:
+    """What `serving` prepared: the uvicorn server (not yet running), the DCC behind it and the
+    one-line note the READY line carries."""
+    server: object
+    dcc: object
+    note: str
+
+
+@contextmanager
+def serving(args: argparse.Namespace, *, announce: bool = True) -> Iterator[Served]:
+    """Everything `serve` does before uvicorn runs: check the options (a bad one raises StartError,
+    one line saying why), compile the schema, build the DCC and its app. The DCC is closed on exit.
+    `announce`: print the READY line once it accepts connections (what scripts wait for)."""
     if args.duis_xsd:
         os.environ["DUIS_SCHEMA_DIR"] = str(args.duis_xsd.resolve())
     elif "DUIS_SCHEMA_DIR" not in os.environ and DEFAULT_SCHEMA_DIR.is_dir():
         os.environ["DUIS_SCHEMA_DIR"] = str(DEFAULT_SCHEMA_DIR)
     host = args.host or "127.0.0.1"
-    try:
-        token = _test_support_token(args, host)
-        if not 0 < args.body_timeout < float("inf"):
-            raise _StartError(f"--body-timeout: expected a positive number of seconds, got {args.body_timeout:g}")
-    except _StartError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2
+    token = _test_support_token(args, host)
+    if not 0 < args.body_timeout < float("inf"):
+        raise StartError(f"--body-timeout: expected a positive number of seconds, got {args.body_timeout:g}")
 
     from duis import errors, schema
     try:
         schema.validator()        # compile the DUIS schema now (libxml2: some 25 ms), not on the first request
     except errors.DuisConfigError as exc:
-        print(f"python -m reference serve: {exc}", file=sys.stderr)
-        return 2
+        raise StartError(str(exc)) from None
+    load = _json_file(args.load, "--load") if args.load else None
+    dsp_signer = _dsp_signer(args.dsp_key, args.dsp_certificate)
+    code_table = _code_table(args.code_table) if args.code_table else None
+    if args.max_request_bytes < 1:
+        raise StartError(f"--max-request-bytes: expected a positive number of bytes, got {args.max_request_bytes}")
+    from .auth import Policy
     try:
-        load = _json_file(args.load, "--load") if args.load else None
-        dsp_signer = _dsp_signer(args.dsp_key, args.dsp_certificate)
-        code_table = _code_table(args.code_table) if args.code_table else None
-        if args.max_request_bytes < 1:
-            raise _StartError(f"--max-request-bytes: expected a positive number of bytes, got {args.max_request_bytes}")
-        from .auth import Policy
-        try:
-            interface = Policy(callback_allow=tuple(args.callback_allow))
-        except ValueError as exc:
-            raise _StartError(f"--callback-allow: {exc}") from None
-    except _StartError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
-        return 2
+        interface = Policy(callback_allow=tuple(args.callback_allow))
+    except ValueError as exc:
+        raise StartError(f"--callback-allow: {exc}") from None
+    tls_options, callback_tls = _tls(args)
 
     import uvicorn
 
@@ -173,19 +238,17 @@ def main(args: argparse.Namespace) -> int:
     from ..rules import all_rule_names
     unknown = sorted(set(args.broken) - set(all_rule_names()))
     if unknown:
-        print(f"python -m reference serve: --break {unknown[0]}: no such rule; the rules are {all_rule_names()}",
-              file=sys.stderr)
-        return 2
+        raise StartError(f"--break {unknown[0]}: no such rule; the rules are {all_rule_names()}")
     from ..defects import all_defect_names, unknown as unknown_defects
     unknown = unknown_defects(args.defects)
     if unknown:
-        print(f"{PROG}: --defect {unknown[0]}: no such defect; the defects are {all_defect_names()}",
-              file=sys.stderr)
-        return 2
+        raise StartError(f"--defect {unknown[0]}: no such defect; the defects are {all_defect_names()}")
     config = ReferenceConfig(mp107_switch=args.switch == "on", broken=frozenset(args.broken),
                              s1sp_implemented={s: s not in args.s1sp_not_implemented for s in S1SPS},
                              defects=frozenset(args.defects))
     dcc = ReferenceDCC(config, data_dir=args.data_dir, dsp_signer=dsp_signer, code_table=code_table)
+    from .callbacks import CallbackDelivery
+    delivery = CallbackDelivery(tls_context=callback_tls) if callback_tls is not None else None   # else the app's own
     try:
         if args.dsp_certificate_out:
             from cryptography.hazmat.primitives import serialization
@@ -195,15 +258,16 @@ def main(args: argparse.Namespace) -> int:
                              max_request_bytes=args.max_request_bytes, oversize=args.oversize,
                              callbacks=args.callbacks, datafix_at_start=args.run_datafix_at_start,
                              body_timeout=args.body_timeout, test_support_token=token,
-                             interface=interface)
+                             interface=interface, delivery=delivery, dialect=args.interface)
         except BadInput as exc:
-            print(f"{PROG}: --load {args.load}: {exc}", file=sys.stderr)
-            return 2
+            raise StartError(f"--load {args.load}: {exc}") from None
         for name, (report, fixed) in app.state.service.datafix_results.items():
             total = report.total
             print(f"{DATAFIX_PREFIX}{name}: found {total.found}, fixed {total.fixed}, "
                   f"not fixable {len(report.unfixable)} (run {report.run_id})", flush=True)
         notes = ["test support on" if args.test_support else "test support off"]
+        if args.interface != "v1":
+            notes.append(f"interface {args.interface}")
         if token:
             notes.append("test support needs its bearer token")
         if args.callbacks != "registration":
@@ -216,13 +280,19 @@ def main(args: argparse.Namespace) -> int:
             notes.append(f"broken: {', '.join(sorted(config.broken))}")
         if config.defects:
             notes.append(f"defects: {', '.join(sorted(config.defects))}")
+        if tls_options.get("ssl_ca_certs"):
+            notes.append("mutual TLS")
+        note = "; ".join(notes)
+        from .protocol import with_head_deadline
         server = _Server(uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
                                         access_log=args.access_log, timeout_graceful_shutdown=3,
-                                        timeout_keep_alive=KEEP_ALIVE_SECONDS),
-                         note="; ".join(notes))
-        server.run()
-        return 0 if server.started else 1
+                                        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                                        http=with_head_deadline(args.body_timeout), **tls_options),
+                         note=note, announce=announce)
+        yield Served(server, dcc, note)
     finally:
+        if delivery is not None:        # ours, not the app's: the app closes only the one it made
+            delivery.close()
         dcc.close()
 
 
@@ -250,13 +320,13 @@ def _test_support_token(args: argparse.Namespace, host: str) -> str | None:
         token = None                      # an empty environment variable is no token
     if token is None:
         if not is_loopback(host):
-            raise _StartError(f"--test-support on --host {host}: test support lets anyone who can reach the port "
+            raise StartError(f"--test-support on --host {host}: test support lets anyone who can reach the port "
                               f"rewrite the DCC's users, devices and switches, so off loopback it needs a token: "
                               f"give --test-support-token TOKEN (or ${TOKEN_ENVIRONMENT}), at least "
                               f"{MIN_TOKEN_CHARS} characters; calls then carry 'Authorization: Bearer TOKEN'")
         return None
     if not TOKEN.fullmatch(token) or len(token) < MIN_TOKEN_CHARS:
-        raise _StartError(f"{where}: expected at least {MIN_TOKEN_CHARS} characters of A-Z a-z 0-9 . _ ~ + / - "
+        raise StartError(f"{where}: expected at least {MIN_TOKEN_CHARS} characters of A-Z a-z 0-9 . _ ~ + / - "
                           f"(then '=' only at the end), as an 'Authorization: Bearer' header carries them; got "
                           f"{len(token)} characters{'' if TOKEN.fullmatch(token) else ' with others among them'}")
     return token
@@ -266,7 +336,7 @@ def _json_file(path: Path, option: str):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise _StartError(f"{option} {path}: expected a readable JSON file, got {exc}") from None
+        raise StartError(f"{option} {path}: expected a readable JSON file, got {exc}") from None
 
 
 def _dsp_signer(key_path: Path | None, cert_path: Path | None):
@@ -275,7 +345,7 @@ def _dsp_signer(key_path: Path | None, cert_path: Path | None):
         return None
     if key_path is None or cert_path is None:
         given, missing = ("--dsp-key", "--dsp-certificate") if cert_path is None else ("--dsp-certificate", "--dsp-key")
-        raise _StartError(f"{given}: expected {missing} too (both or neither), got only {given}")
+        raise StartError(f"{given}: expected {missing} too (both or neither), got only {given}")
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from duis import signing
@@ -283,42 +353,104 @@ def _dsp_signer(key_path: Path | None, cert_path: Path | None):
     try:
         key = signing.load_private_key(key_path.read_bytes())
     except (OSError, DuisError) as exc:
-        raise _StartError(f"--dsp-key {key_path}: expected an EC P-256 private key (PEM or DER), got {exc}") from None
+        raise StartError(f"--dsp-key {key_path}: expected an EC P-256 private key (PEM or DER), got {exc}") from None
     if not isinstance(key.curve, ec.SECP256R1):
-        raise _StartError(f"--dsp-key {key_path}: expected an EC P-256 private key, got curve {key.curve.name}")
+        raise StartError(f"--dsp-key {key_path}: expected an EC P-256 private key, got curve {key.curve.name}")
     try:
         cert = signing.load_certificate(cert_path.read_bytes())
     except (OSError, DuisError) as exc:
-        raise _StartError(f"--dsp-certificate {cert_path}: expected an X.509 certificate (PEM or DER), got {exc}") from None
+        raise StartError(f"--dsp-certificate {cert_path}: expected an X.509 certificate (PEM or DER), got {exc}") from None
     try:
         return signing.Signer(key, cert)
     except DuisError as exc:
-        raise _StartError(f"--dsp-key {key_path} / --dsp-certificate {cert_path}: {exc}") from None
+        raise StartError(f"--dsp-key {key_path} / --dsp-certificate {cert_path}: {exc}") from None
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _encrypted_key() -> bytes:
+    raise _EncryptedKey      # asked for a password: never prompt on a terminal, say so instead
+
+
+def _ssl_text(exc: Exception) -> str:
+    """An OSError or ssl.SSLError in a few words: '[X509: KEY_VALUES_MISMATCH] key values mismatch'."""
+    import ssl
+    if isinstance(exc, _EncryptedKey):
+        return "an encrypted key (give it unencrypted)"
+    text = str(exc) if isinstance(exc, ssl.SSLError) else getattr(exc, "strerror", None) or str(exc)
+    return re.sub(r"\s*\(_ssl\.c:\d+\)$", "", text) or type(exc).__name__
+
+
+def _tls(args: argparse.Namespace):
+    """uvicorn's ssl_* options from --tls-certificate, --tls-key and --tls-client-ca ({}: plain HTTP),
+    and the TLS client context outcome deliveries use (--callback-ca, else --tls-client-ca, and the DCC's
+    certificate as client certificate; None when no TLS option was given: the system's CAs, no client
+    certificate). Every file is loaded here, so a bad one is a one-line StartError, not uvicorn's traceback."""
+    import ssl
+    cert, key, client_ca = args.tls_certificate, args.tls_key, args.tls_client_ca
+    if (cert is None) != (key is None):
+        given, missing = ("--tls-certificate", "--tls-key") if key is None else ("--tls-key", "--tls-certificate")
+        raise StartError(f"{given}: expected {missing} too (both or neither), got only {given}")
+    if client_ca is not None and cert is None:
+        raise StartError("--tls-client-ca: expected --tls-certificate and --tls-key too (mutual TLS is HTTPS), "
+                         "got neither")
+    options: dict = {}
+    if cert is not None:
+        server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            server.load_cert_chain(cert, key, password=_encrypted_key)
+        except (OSError, ssl.SSLError, _EncryptedKey) as exc:
+            raise StartError(f"--tls-certificate {cert} / --tls-key {key}: expected a PEM certificate and its "
+                             f"unencrypted PEM private key, got {_ssl_text(exc)}") from None
+        options = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+        if client_ca is not None:
+            try:
+                server.load_verify_locations(cafile=str(client_ca))
+            except (OSError, ssl.SSLError) as exc:
+                raise StartError(f"--tls-client-ca {client_ca}: expected a PEM bundle of CA certificates, got "
+                                 f"{_ssl_text(exc)}") from None
+            options.update(ssl_ca_certs=str(client_ca), ssl_cert_reqs=ssl.CERT_REQUIRED)
+    callback_ca = args.callback_ca or client_ca
+    if callback_ca is None and cert is None:
+        return options, None
+    from .callbacks import client_tls_context
+    try:
+        context = client_tls_context(str(callback_ca) if callback_ca else None)
+    except (OSError, ssl.SSLError) as exc:
+        option = "--callback-ca" if args.callback_ca else "--tls-client-ca"
+        raise StartError(f"{option} {callback_ca}: expected a PEM bundle of CA certificates, got "
+                         f"{_ssl_text(exc)}") from None
+    if cert is not None:
+        context.load_cert_chain(cert, key)      # loaded above already
+    return options, context
 
 
 def _code_table(path: Path) -> dict[str, str]:
     table = _json_file(path, "--code-table")
     if not isinstance(table, dict):
-        raise _StartError(f'--code-table {path}: expected a JSON object of SPEC code -> own code, e.g. '
+        raise StartError(f'--code-table {path}: expected a JSON object of SPEC code -> own code, e.g. '
                           f'{{"E4": "E004"}}, got {type(table).__name__}')
     for spec_code, own in table.items():
         if not CODE.fullmatch(spec_code) or not isinstance(own, str) or not CODE.fullmatch(own):
-            raise _StartError(f"--code-table {path}: expected codes like \"E4\": \"E004\" (a letter, then letters, "
+            raise StartError(f"--code-table {path}: expected codes like \"E4\": \"E004\" (a letter, then letters, "
                               f"digits, '_', '.', '-'), got {spec_code!r}: {own!r}")
     return dict(table)
 
 
-def _Server(config, *, note: str):
+def _Server(config, *, note: str, announce: bool = True):
     """uvicorn's Server, printing the READY line once it accepts connections (with --port 0 that
-    line is the only place the port is told)."""
+    line is the only place the port is told) when `announce`."""
     import uvicorn
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets=sockets)
-            if self.started:
+            if self.started and announce:
                 host, port = self.servers[0].sockets[0].getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
-                print(f"{READY_PREFIX}http://{shown}:{port} ({note})", flush=True)
+                scheme = "https" if self.config.is_ssl else "http"
+                print(f"{READY_PREFIX}{scheme}://{shown}:{port} ({note})", flush=True)
 
     return Server(config)

@@ -11,7 +11,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 import datafix_pit as pit          # tests/pit/datafix_pit.py (beside this conftest)
-from reference.census import FIA_CENSUS, CensusSpec
+from reference.census_spec import FIA_CENSUS, CensusSpec
 from reference.datafix.scratch import CensusCopies, pg_server_url
 
 

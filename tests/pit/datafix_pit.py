@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from reference.census import CensusSpec
+from reference.census_spec import CensusSpec
 from reference.datafix import DatafixReport, InjectedFailure, RunFailed, connect, dry_run, run
 from reference.datafix.evidence import table_digest
 from reference.datafix.scratch import PG_REQUIRE_ENV, PG_SKIP_REASON, CensusCopies, pg_server_url

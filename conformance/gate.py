@@ -38,7 +38,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mp107.catalogue import Requirement
+from conformance.catalogue import Requirement
 
 S1SPS = ("S1SP1", "S1SP2", "S1SP3")
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "policies" / "release.toml"
