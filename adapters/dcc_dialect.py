@@ -30,7 +30,6 @@ another RequestID.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from dataclasses import dataclass
 from typing import Callable
 
@@ -40,7 +39,6 @@ from duis.types import RequestID
 
 from .target import Acknowledgement, Leg, TargetFault
 
-log = logging.getLogger(__name__)
 
 DIALECTS = ("v1", "dcc")
 TRANSFORM = "/api/v1/serviceT"
@@ -99,9 +97,6 @@ class DccDialect:
         """The private key of the user's Organisation digital-signing certificate: signs its Pre-Commands."""
         if key is not None:
             self._organisation_keys[user_id] = key
-
-    def has_organisation_key(self, user_id: str) -> bool:
-        return user_id in self._organisation_keys
 
     # --- the way a request takes --------------------------------------------------------------
 

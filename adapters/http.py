@@ -29,6 +29,12 @@ the final outcome is awaited by RequestID. Over HTTP that means:
   pushed outcome is verified by the callback receiver as it arrives, with the same certificate: the
   first verified one per RequestID wins and anything else is kept as evidence (adapters/callbacks.py);
 - the target's codes are mapped to the SPEC's through the profile's [codes] table;
+- a profile with `[target] dialect = "dcc"` (the DCC's own interface, as DCC Boxed exposes it) makes
+  every submission take that interface's way (`self.dialect`, adapters/dcc_dialect.py): a 6.15.1 is
+  transformed (serviceT), its Pre-Command signed with the sender's Organisation key
+  (`register_organisation_key`) and sent back with Command Variant 5 (serviceS), each leg kept on the
+  acknowledgement; anything else goes to serviceS. Outcomes then also arrive at a response endpoint
+  configured at the DCC: without callback registration the receiver is waited on, not polled;
 - anything that stops the harness judging the target (refused connection, timeout, HTTP 5xx or
   another unexpected status, an unparseable or unsigned answer, an outcome that never arrives)
   is a `TargetFault` with a one-line reason naming the RequestID and the URL.

@@ -14,8 +14,9 @@ threads) over the requests; the split times the harness's own functions, wrapped
 clock (time.thread_time), which other processes on a busy machine do not inflate (wall times are
 kept too, in the JSON):
 
-- build:    adapters.service_requests + Client.build + duis.codec.encode_request (minus its validation)
-- sign:     duis.signing.sign (minus its parse)
+- build:    adapters.service_requests + Client.build + duis.codec.encode_(signed_)request (minus
+            its signing and validation)
+- sign:     duis.signing.sign_element (what signs, whichever codec function calls it)
 - validate: duis.schema.validate, every call (request, acknowledgement, outcome)
 - parse:    duis.safexml.parse, every call
 - verify:   duis.signing.verify, every call (acknowledgement, outcome)
@@ -119,8 +120,9 @@ def _instrument(meter: Meter) -> None:
     from adapters import callbacks, client, http
     from duis import codec, safexml, schema, signing
     meter.wrap(codec, "encode_request", "build")
+    meter.wrap(codec, "encode_signed_request", "build")
     meter.wrap(client.Client, "build", "build")
-    meter.wrap(signing, "sign", "sign")
+    meter.wrap(signing, "sign_element", "sign")       # under both signing.sign and codec.encode_signed_request
     meter.wrap(schema, "validate", "validate")
     meter.wrap(safexml, "parse", "parse")
     meter.wrap(signing, "verify", "verify")

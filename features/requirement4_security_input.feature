@@ -96,11 +96,12 @@ Feature: Every request is signed by its sender, and bad input gets a clear answe
       | a request whose Command Variant was changed after signing           |
       | a request whose replacement certificates were swapped after signing |
 
-  @MP107-R4.1
+  @MP107-R4.1 @MP107-R4.2
   Scenario Outline: a request whose signature binds it to its sender whatever else its KeyInfo says is refused, or means exactly what was signed: <input>
     The signature verifies with the sender's own XML-signing certificate; only the KeyInfo hint names
     another user's. A DSP that verifies with the sender's certificate may accept it as the request it
-    is, one that checks KeyInfo may refuse it: either binds the request to its sender (R4.1).
+    is, one that checks KeyInfo may refuse it: either binds the request to its sender (R4.1); what it
+    must not do is act on it as anything but the correct request (R4.2).
     Given a commissioned SMETS1 device of S1SP1 supplying electricity
     When the registered network operator sends <input>
     Then the DSP refuses it and nothing changes, or it is treated exactly as the correct request

@@ -61,7 +61,7 @@ def _pytest_command(args, out: Path, extra: list[str]) -> list[str]:
         cmd += ["--profile", str(args.profile)]
     workers = _workers(args)
     if workers:
-        cmd += ["-n", workers]
+        cmd += ["-n", workers, "--dist", "load"]     # scenarios one by one to whichever worker is free
     return cmd + extra
 
 

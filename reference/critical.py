@@ -38,7 +38,6 @@ on this interface the check is the GBCS signature, which they leave alone.
 """
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -51,7 +50,6 @@ from duis import codec, errors, messages
 from . import codes, config as cfg
 from .dsp import Verdict
 
-log = logging.getLogger(__name__)
 
 GBCS_VERSION = "4.5"
 """GBCSVersion in the Pre-Command answer: the GBCS version whose public vectors (RTDS 4.5.0) the

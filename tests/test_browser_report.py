@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow      # Chromium on a report of a whole run (quick loop: -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("MP107_CHROMIUM", "/usr/bin/chromium"))
 ARTEFACTS = ROOT / "reports" / "runs" / "browser-test"

@@ -38,6 +38,8 @@ from duis.types import RequestID
 from reference import critical
 from smki import TestSMKI
 
+pytestmark = pytest.mark.slow      # a whole-suite or served-reference run in a subprocess (quick loop: -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 DCC_PROFILE = ROOT / "profiles" / "reference-dcc.toml"
 BOXED_PROFILE = ROOT / "profiles" / "dcc-boxed.toml"

@@ -27,6 +27,8 @@ from adapters.reference_host import ServedReference
 from duis import codec, safexml, signing
 from smki import inspect as cert_inspect
 
+pytestmark = pytest.mark.slow      # a whole-suite or served-reference run in a subprocess (quick loop: -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 WORLD = ROOT / "profiles" / "foreign-reference"
 PROFILE = ROOT / "profiles" / "foreign-reference.toml"

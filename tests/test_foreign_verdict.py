@@ -29,8 +29,8 @@ WORLD = ROOT / "profiles" / "foreign-reference"
 UIT = ROOT / "policies" / "uit.toml"
 RUN_TIMEOUT = 600          # a hang guard, not a timing assertion
 
-pytestmark = pytest.mark.skipif(not (ROOT.parent / "shared" / "duis" / "schema").is_dir(),
-                                reason="../shared/duis/schema (DUIS Schema V5.4) is absent")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (ROOT.parent / "shared" / "duis" / "schema").is_dir(),
+                                reason="../shared/duis/schema (DUIS Schema V5.4) is absent")]
 
 
 def serve_args(*extra: str) -> list[str]:

@@ -37,6 +37,8 @@ from adapters.world import Cast, new_device
 from duis import codec, errors, messages, safexml, signing
 from duis.types import EUI64
 
+pytestmark = pytest.mark.slow      # hypothesis fuzzing, hundreds of examples (quick loop: -m "not slow")
+
 SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "duis" / "samples"
 
 # --------------------------------------------------------------------------- run seed and profiles

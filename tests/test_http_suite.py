@@ -26,6 +26,8 @@ import pytest
 from adapters.reference_host import ServedReference
 from adapters.world import Cast, new_device, party_keys
 
+pytestmark = pytest.mark.slow      # a whole-suite or served-reference run in a subprocess (quick loop: -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_PROFILE = "profiles/reference.toml"
 SUITE_TIMEOUT = 600      # a hang guard for the subprocess, not a timing assertion

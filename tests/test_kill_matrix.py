@@ -15,8 +15,8 @@ import pytest
 from mp107 import killmatrix
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(not (ROOT.parent / "shared" / "duis" / "schema").is_dir(),
-                                reason="../shared/duis/schema (DUIS Schema V5.4) is absent")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (ROOT.parent / "shared" / "duis" / "schema").is_dir(),
+                                reason="../shared/duis/schema (DUIS Schema V5.4) is absent")]
 
 DEFECTS = killmatrix.load_defects()
 

@@ -42,6 +42,8 @@ from adapters.target import TargetFault
 from duis import codec, signing
 from duis.types import RequestID
 
+pytestmark = pytest.mark.slow      # a whole-suite or served-reference run in a subprocess (quick loop: -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 TLS_PROFILE = ROOT / "profiles" / "reference-tls.toml"
 SUITE_TIMEOUT = 300          # a hang guard for the subprocess, not a timing assertion

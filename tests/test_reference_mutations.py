@@ -14,6 +14,8 @@ import pytest
 
 from reference import rules
 
+pytestmark = pytest.mark.slow      # a whole-suite or served-reference run in a subprocess (quick loop: -m "not slow")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # rule deliberately broken -> (scenarios to run, as a -m expression; -k filter or None)
