@@ -7,7 +7,10 @@ it can POST to it, so nothing it receives is trusted:
   doubled, negative, non-numeric or too large one, or a chunked body, is refused (411/400/413)
   before a byte of the body is read, and never more than the declared length is read;
 - every connection has a per-read socket timeout and an overall deadline (request line, headers
-  and body together): a client that stalls or drips is dropped;
+  and body together): a client that stalls or drips is dropped. After an accepted outcome the
+  connection stays open (HTTP/1.1 keep-alive: the DCC's next outcome costs no new connection, nor
+  a new thread here); an idle one is closed, quietly, after the per-read timeout, and the next
+  request's deadline runs from its first byte. A refusal is answered with HTTP/1.0 and closes;
 - each body must be a DUIS `Response`; its RequestID is read from the Response itself (a response
   correlates to its request by RequestID alone). Bodies that are not a readable Response are
   answered 400 and remembered in `refused`, so that an outcome that never arrives can say what
@@ -42,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 from duis import codec, errors
+from duis.messages import ServiceResponse
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +83,33 @@ class Evidence:
 
 class _DeadlineReader(io.RawIOBase):
     """A socket read with a per-read timeout and an overall deadline: each read waits at most
-    min(per_read, what is left), so neither a silent nor a dripping client holds the thread."""
+    min(per_read, what is left), so neither a silent nor a dripping client holds the thread.
+
+    Between two requests on a kept-alive connection (`between()`), the wait for the next request's
+    first byte is bounded by the per-read timeout alone, and ends it quietly (as if the client had
+    closed: an idle connection is nothing to report); the next request's deadline runs from its first
+    byte."""
 
     def __init__(self, sock: socket.socket, per_read: float, deadline: float, seconds: float) -> None:
         self._sock, self._per_read, self._deadline, self._seconds = sock, per_read, deadline, seconds
+        self._idle = False
 
     def readable(self) -> bool:
         return True
 
+    def between(self) -> None:
+        self._idle = True
+
     def readinto(self, buffer) -> int:
+        if self._idle:
+            self._sock.settimeout(self._per_read)
+            try:
+                count = self._sock.recv_into(buffer)
+            except (TimeoutError, ConnectionError):
+                return 0
+            self._idle = False
+            self._deadline = time.monotonic() + self._seconds
+            return count
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError(f"no complete request within {self._seconds:g} s")
@@ -105,30 +127,47 @@ class CallbackReceiver:
                  verify: Callable[[bytes], object] | None = None, read_timeout: float = READ_TIMEOUT,
                  request_deadline: float = REQUEST_DEADLINE, tls: ssl.SSLContext | None = None) -> None:
         """`verify(body)` raises a `duis.errors.DuisError` saying why when `body` is not a verified
-        final outcome (it is only called on bodies that are a readable DUIS Response). `tls`: serve
-        HTTPS with this server context (`server_tls_context`); None: HTTP."""
+        final outcome; it may return the body decoded (a `duis.messages.ServiceResponse`, whose
+        RequestID is then taken), else the body is decoded here. It is called on every body that
+        arrives whole (a body that is not a readable DUIS Response is refused all the same). `tls`:
+        serve HTTPS with this server context (`server_tls_context`); None: HTTP."""
         self._verify = verify
         self._outcomes: dict[str, bytes] = {}                      # verified, not yet taken
         self._pending_bytes = 0
         self._settled: OrderedDict[str, str] = OrderedDict()       # RequestID -> sha256 of its verified outcome
         self._evidence: OrderedDict[str, deque[Evidence]] = OrderedDict()
         self._cond = threading.Condition()
+        self._connections: set = set()                             # open connections (kept alive between POSTs)
         self.refused: deque[str] = deque(maxlen=20)
         self.received = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             timeout = read_timeout          # StreamRequestHandler sets it on the socket (writes too)
+            # HTTP/1.1: an accepted outcome's connection stays open for the next one (the DCC's delivery
+            # client keeps its connections), so each outcome costs neither side a new connection and
+            # this side no new thread. A refusal is answered HTTP/1.0 and closes (CallbackReceiver._refuse).
+            protocol_version = "HTTP/1.1"
 
             def setup(self) -> None:
                 deadline = time.monotonic() + request_deadline
                 self.handshake_failed = False
+                self.requests_read = 0
+                self.plain_socket = self.request
+                with receiver._cond:
+                    receiver._connections.add(self.plain_socket)
                 if tls is not None:         # in this connection's thread, bounded as a whole
                     self.request = self._handshake(self.request, deadline)
                 super().setup()
                 self.rfile.close()          # replaced by one that keeps the deadline
-                self.rfile = io.BufferedReader(_DeadlineReader(
-                    self.connection, read_timeout, deadline, request_deadline))
+                self.reader = _DeadlineReader(self.connection, read_timeout, deadline, request_deadline)
+                self.rfile = io.BufferedReader(self.reader)
+
+            def handle_one_request(self) -> None:
+                if self.requests_read:      # kept alive: wait quietly for the next one, its deadline from its start
+                    self.reader.between()
+                self.requests_read += 1
+                super().handle_one_request()
 
             def _handshake(self, sock: socket.socket, deadline: float) -> socket.socket:
                 try:
@@ -153,6 +192,8 @@ class CallbackReceiver:
                 try:
                     super().finish()
                 finally:
+                    with receiver._cond:
+                        receiver._connections.discard(self.plain_socket)
                     if isinstance(self.request, ssl.SSLSocket):   # the server shuts down the plain socket only
                         try:
                             self.request.close()
@@ -189,6 +230,7 @@ class CallbackReceiver:
     def _refuse(self, handler: BaseHTTPRequestHandler, status: int, problem: str) -> None:
         self._note(f"HTTP {status} to {handler.client_address[0]}: {problem}")
         handler.close_connection = True
+        handler.protocol_version = "HTTP/1.0"      # and the connection closes after it
         self._answer(handler, status, problem)
 
     def _length(self, handler: BaseHTTPRequestHandler) -> int | None:
@@ -222,6 +264,7 @@ class CallbackReceiver:
         except TimeoutError as exc:
             self._note(f"from {sender}: dropped a POST after {exc}")
             handler.close_connection = True
+            handler.protocol_version = "HTTP/1.0"
             try:
                 self._answer(handler, 408, f"dropped: {exc}")
             except OSError:
@@ -230,21 +273,28 @@ class CallbackReceiver:
         if len(body) < length:
             self._refuse(handler, 400, f"the body ended after {len(body)} of {length} bytes")
             return
+        # Verified first: a verifier that hands back the decoded Response (the target adapter's does)
+        # saves decoding the body a second time to read its RequestID; a body that does not verify is
+        # decoded without verification, to tell a Response that does not verify (403, kept as
+        # evidence) from something that is not a readable Response at all (400).
+        problem, response = None, None
+        if self._verify is not None:
+            try:
+                verified = self._verify(body)
+            except Exception as exc:    # noqa: BLE001 - a DuisError saying why, or anything else: not verified
+                text = " ".join(str(exc).split())[:300]
+                problem = text if isinstance(exc, errors.DuisError) and text else f"{type(exc).__name__}: {text}"
+            else:
+                response = verified if isinstance(verified, ServiceResponse) else None
         try:
-            request_id = codec.decode_response(body).request_id
-            if request_id is None:
+            if response is None:
+                response = codec.decode_response(body)
+            if response.request_id is None:
                 raise errors.DuisValueError("the Response carries no RequestID")
         except Exception as exc:    # noqa: BLE001 - hostile input must never take the handler down
             self._refuse(handler, 400, f"expected a DUIS Response, got {type(exc).__name__}: {exc}")
             return
-        rid = str(request_id)
-        problem = None
-        if self._verify is not None:
-            try:
-                self._verify(body)
-            except Exception as exc:    # noqa: BLE001 - a DuisError saying why, or anything else: not verified
-                text = " ".join(str(exc).split())[:300]
-                problem = text if isinstance(exc, errors.DuisError) and text else f"{type(exc).__name__}: {text}"
+        rid = str(response.request_id)
         status, text = self._file(rid, body, problem, sender)
         if status >= 400:
             self._note(f"HTTP {status} to {sender} for {rid}: {text}")
@@ -310,6 +360,13 @@ class CallbackReceiver:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        with self._cond:
+            kept = list(self._connections)
+        for sock in kept:                   # connections kept alive: their threads end now, not at a timeout
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self._thread.join(timeout=5)
 
 

@@ -358,10 +358,10 @@ class HttpTarget:
             raise TargetFault(f"{request_id}: the final outcome from {source} is for RequestID {response.request_id}")
         return Outcome(request_id, xml, self._mapped(response))
 
-    def _verify_pushed(self, body: bytes) -> None:
+    def _verify_pushed(self, body: bytes) -> ServiceResponse:
         """The callback receiver's test of a pushed outcome (run as it arrives): a DUIS Response signed
         by the DSP, checked with the same certificate as every other answer. Raises a DuisError saying
-        why not."""
+        why not; returns the Response decoded (the receiver reads its RequestID from it)."""
         try:
             response = codec.decode_response(body, verify_with=self.dsp_certificate)
         except errors.SignatureInvalid as exc:
@@ -369,7 +369,9 @@ class HttpTarget:
                 from None
         if not response.has_signature:
             raise errors.SignatureInvalid("is not signed")
-        self._verified[str(response.request_id)] = (body, response)   # await_outcome need not do it again
+        if response.request_id is not None:
+            self._verified[str(response.request_id)] = (body, response)   # await_outcome need not do it again
+        return response
 
     def _poll(self, request_id: str) -> bytes | None:
         path = responses_path(request_id)

@@ -298,7 +298,7 @@ def encode_request(req: ServiceRequest) -> bytes:
 
 def encode_signed_request(req: ServiceRequest, signer: Signer) -> bytes:
     """``encode_request`` then an enveloped signature by ``signer``; validated after signing."""
-    signed = signing.sign_element(_request_element(req), signer)
+    signed = signing.sign_element(_request_element(req), signer, in_place=True)   # built here: ours
     schema.validate(signed)
     return _serialize(signed)
 
@@ -556,7 +556,7 @@ def encode_smets1_response(
         _append_execution_outcome(payload_el, payload.replacement_mode)
     # Not validated on its own: DUIS Schema V5.4 declares SMETS1SignedResponse globally and the
     # Response refers to it, so validating the whole Response below (_finish) covers it once.
-    signed_response = signing.sign_element(signed_response, s1sp_signer, nested=True)
+    signed_response = signing.sign_element(signed_response, s1sp_signer, nested=True, in_place=True)
 
     root, body = _response_root(request_id, response_code, at)
     outer = _sub(body, _SR + "SMETS1ResponseMessage")
@@ -596,7 +596,7 @@ def encode_s1sp_alert(
         _sub(alert, _SR + "AdditionalInformation", additional_information)
     _sub(alert, _SR + "DateTime", format_datetime(at))
     # Validated as part of the whole Response (_finish): S1SPAlert is a global element it refers to.
-    alert = signing.sign_element(alert, s1sp_signer, nested=True)
+    alert = signing.sign_element(alert, s1sp_signer, nested=True, in_place=True)
 
     root, body = _response_root(request_id, response_code, at)
     message = _sub(body, _SR + "DCCAlertMessage")

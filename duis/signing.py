@@ -20,6 +20,7 @@ Two shapes of the reference:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -157,13 +158,20 @@ class _DuisSigner(XMLSigner):
         return sig_root, doc_root, c14n_inputs, refs
 
 
-def _key_info(cert: x509.Certificate) -> etree._Element:
+@functools.lru_cache(maxsize=256)
+def _signer_names(cert: x509.Certificate) -> tuple[str, str]:
+    """(issuer name, decimal serial) of a signing certificate, written once per certificate."""
     issuer, serial = issuer_serial_of(cert)
+    return issuer, str(serial)
+
+
+def _key_info(cert: x509.Certificate) -> etree._Element:
+    issuer, serial = _signer_names(cert)
     key_info = etree.Element(_DS + "KeyInfo", nsmap={"ds": DS_NS})
     x509_data = etree.SubElement(key_info, _DS + "X509Data")
     issuer_serial = etree.SubElement(x509_data, _DS + "X509IssuerSerial")
     etree.SubElement(issuer_serial, _DS + "X509IssuerName").text = issuer
-    etree.SubElement(issuer_serial, _DS + "X509SerialNumber").text = str(serial)
+    etree.SubElement(issuer_serial, _DS + "X509SerialNumber").text = serial
     return key_info
 
 
@@ -177,12 +185,19 @@ def _top_level_signatures(root: etree._Element) -> list[etree._Element]:
     return [child for child in root if child.tag == _DS + "Signature"]
 
 
-def sign_element(root: etree._Element, signer: Signer, *, nested: bool = False) -> etree._Element:
+def sign_element(root: etree._Element, signer: Signer, *, nested: bool = False,
+                 in_place: bool = False) -> etree._Element:
     """Sign ``root`` (a document element); return a new signed element. Any top-level
-    ``ds:Signature`` already there (e.g. a template's placeholder) is replaced."""
+    ``ds:Signature`` already there (e.g. a template's placeholder) is replaced.
+
+    ``in_place``: ``root`` is the caller's own throw-away tree (just built): it is handed to signxml
+    as it is, without the copy made here otherwise (signxml copies what it signs itself)."""
     if not isinstance(signer, Signer):
         raise DuisValueError(f"expected a duis.signing.Signer, got {type(signer).__name__}")
-    doc = etree.fromstring(etree.tostring(root, encoding="UTF-8"), parser=safexml._parser())
+    if in_place and root.getparent() is None:
+        doc = root
+    else:
+        doc = etree.fromstring(etree.tostring(root, encoding="UTF-8"), parser=safexml._parser())
     for old in _top_level_signatures(doc):
         doc.remove(old)  # lxml drops its tail too; the preceding whitespace stays
     try:

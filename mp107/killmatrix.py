@@ -260,7 +260,7 @@ def main(args) -> int:
     bad = [k for k, r in results.items() if not r.killed(by_name.get(k))[0]]
     if args.readme and not args.only:
         write_readme(text)
-        print(f"mp107 kill-matrix: README.md updated", file=sys.stderr)
+        print("mp107 kill-matrix: README.md updated", file=sys.stderr)
     if bad:
         print(f"mp107 kill-matrix: not killed (or not clean): {bad}", file=sys.stderr)
         return 1

@@ -147,9 +147,13 @@ class _BodyDeadline:
             nonlocal body_done
             if body_done:
                 return await receive()
+            if loop.time() >= deadline:
+                raise _BodyTimeout()
             try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
+                # a timer on this task, not a task per read as asyncio.wait_for makes: the same deadline
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
                 raise _BodyTimeout() from None
             if message["type"] != "http.request" or not message.get("more_body", False):
                 body_done = True
