@@ -164,6 +164,7 @@ class HttpTarget:
                 raise TargetFault(f"{who}{method} {url}: answer larger than {MAX_ANSWER_BYTES} bytes ({exc}; "
                                   f"the connection was closed)") from None
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+                self._drop_connections()
                 if deadline.expired:
                     raise TargetFault(late) from None
                 if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
@@ -179,10 +180,19 @@ class HttpTarget:
                 if not answer._content_consumed:
                     answer.raw.close()      # cut off: the connection goes, never back to the pool
                 answer.close()
+        if answer.status_code >= 500:
+            self._drop_connections()
         if answer.status_code not in ok:
             raise TargetFault(f"{who}{method} {url}: HTTP {answer.status_code} "
                               f"(expected {_statuses(ok)}): {_snippet(answer.content) or 'no body'}")
         return answer
+
+    def _drop_connections(self) -> None:
+        """Forget every pooled connection after a 5xx or a broken exchange: a server that failed may be
+        closing the connection it answered on, and a request sent on it in the meantime would be lost
+        with it (the harness never re-sends one). The next exchange connects afresh."""
+        for adapter in self.session.adapters.values():
+            adapter.close()
 
     def _json(self, method: str, path: str, body=None, **kwargs):
         answer = self._call(method, path, json=body, **kwargs)

@@ -185,6 +185,20 @@ def test_unexpected_http_status(fake, dsp, make_target, status):
     one_line_fault(excinfo, RID, f"POST {fake.url}{SERVICE_REQUEST}", f"HTTP {status}")
 
 
+def test_after_a_5xx_no_pooled_connection_is_reused(fake, dsp, make_target):
+    """A server that failed may be closing the connection it answered a 5xx on; a request sent on it
+    in the meantime would be lost (and never re-sent). So the next exchange connects afresh."""
+    target = make_target(fake.url, profile(dsp))
+    fake.answers[("GET", "/ok")] = (200, b"{}")
+    target._call("GET", "/ok")
+    pools = target.session.adapters["http://"].poolmanager.pools
+    assert len(pools) == 1
+    fake.answers[("POST", SERVICE_REQUEST)] = (500, b"Internal Server Error")
+    with pytest.raises(TargetFault):
+        target.submit(RID, b"<r/>")
+    assert len(pools) == 0
+
+
 @pytest.mark.parametrize("status, body, problem", [
     (413, b"", None),                                        # a 4xx with no body is a refusal (SPEC §5)
     (404, b"Not Found", "not a usable signed DUIS Response"),
