@@ -6,7 +6,9 @@ then times `reference.datafix.run` -- the fix alone, from BEGIN to COMMIT, not t
 N times, each on a fresh copy (SQLite: a copy of the file; PostgreSQL: CREATE DATABASE ...
 TEMPLATE), after flushing the copy to disk (sync / CHECKPOINT) so it does not bill the run.
 Prints median, min and max seconds per backend, the PostgreSQL/SQLite ratio, the time per step,
-and the machine.
+the CPU time of the run (SQLite: this process; PostgreSQL: the server backend plus any parallel
+workers, read from /proc when the server is local, else not shown), the load average around the
+runs (a busy machine shows up there first), and the machine.
 
     .venv/bin/python bench/bench_datafix.py                      # SQLite, + PostgreSQL if MP107_PG_URL is set
     .venv/bin/python bench/bench_datafix.py --runs 5 --devices 1000000 --pg-url postgresql://postgres@127.0.0.1:55432/postgres
@@ -28,7 +30,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Options, Outcome, Row, machine as bench_machine, say  # noqa: E402
+from common import Options, Outcome, Row, machine as bench_machine, process_cpu, say  # noqa: E402
 
 from reference.census import FIA_CENSUS, CensusSpec  # noqa: E402
 from reference.datafix import DatabaseURL, connect, run as datafix_run  # noqa: E402
@@ -47,13 +49,53 @@ def machine(pg_version: str | None, pg_settings: dict) -> dict:
     return info
 
 
+def _children_cpu(pid: int) -> float:
+    """CPU seconds of the exited (reaped) children of `pid`: for the postmaster, its finished
+    parallel workers (and any other backend that ended meanwhile). NaN if /proc cannot tell."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+class CpuClock:
+    """CPU seconds spent on the run. SQLite runs in this process. A PostgreSQL run is its backend
+    plus the parallel workers the postmaster started for it (counted when they exit); only
+    measurable for a server on this machine whose /proc we can read, else NaN."""
+
+    def __init__(self, db):
+        self.pids: tuple[int, int] | None = None
+        if db.dialect == "postgresql":
+            backend = int(db.scalar("SELECT pg_backend_pid()"))
+            self.pids = (backend, _parent(backend))
+
+    def now(self) -> float:
+        if self.pids is None:
+            return time.process_time()
+        backend, postmaster = self.pids
+        return process_cpu(backend) + _children_cpu(postmaster)
+
+
+def _nan_median(values) -> float:
+    values = [v for v in values if v == v]
+    return statistics.median(values) if values else float("nan")
+
+
 def bench(copies: CensusCopies, dialect: str, spec: CensusSpec, runs: int) -> dict:
     say(f"datafix: building the {dialect} census ({spec.devices:,} devices)")
     t0 = time.perf_counter()
     template, census = copies.template(dialect, spec, progress=say)
     built = time.perf_counter() - t0
     expected = len(census.wrong_ids)
-    times, steps = [], []
+    times, cpus, loads, steps = [], [], [], []
     for k in range(runs):
         url, _ = copies.fresh(dialect, spec)
         with connect(url) as db:
@@ -64,21 +106,27 @@ def bench(copies: CensusCopies, dialect: str, spec: CensusSpec, runs: int) -> di
                     db.execute("CHECKPOINT")
                 except Exception:  # not allowed for this role: the run may pay for a checkpoint
                     pass
-            t = time.perf_counter()
+            clock = CpuClock(db)
+            loads.append(os.getloadavg()[0])
+            c, t = clock.now(), time.perf_counter()
             report = datafix_run(db)
             seconds = time.perf_counter() - t
+            time.sleep(0.05 if dialect == "postgresql" else 0)  # let the postmaster reap the workers
+            cpu = clock.now() - c
         copies.discard(url)
         if report.total.fixed != expected or report.total.found != expected:
             raise SystemExit(f"bench: {dialect} run {k + 1} found {report.total.found:,} and fixed "
                              f"{report.total.fixed:,}, expected {expected:,}")
         times.append(seconds)
+        cpus.append(cpu)
         steps.append(dict(report.steps))
-        say(f"datafix: {dialect} run {k + 1}/{runs}: {seconds:.2f} s  "
+        say(f"datafix: {dialect} run {k + 1}/{runs}: {seconds:.2f} s (cpu {cpu:.2f} s, load {loads[-1]:.1f})  "
             + "  ".join(f"{s} {v:.2f}" for s, v in report.steps))
     step_names = list(steps[0])
     return {
         "dialect": dialect, "runs": runs, "seconds": times, "median": statistics.median(times),
-        "min": min(times), "max": max(times), "found": report.total.found, "fixed": report.total.fixed,
+        "min": min(times), "max": max(times), "cpu_seconds": cpus, "cpu_median": _nan_median(cpus),
+        "load_average": loads, "found": report.total.found, "fixed": report.total.fixed,
         "slot_rows": report.slot_rows, "census_seconds": built, "census_slot_rows": census.slot_rows,
         "steps_median": {s: statistics.median(x[s] for x in steps) for s in step_names},
     }
@@ -114,14 +162,15 @@ def print_report(figures: dict) -> None:
     rows = []
     for r in results:
         name = f"SQLite {info['sqlite']}" if r["dialect"] == "sqlite" else f"PostgreSQL {pg_version}"
-        rows.append([name, r["runs"], f"{r['median']:.2f}", f"{r['min']:.2f}", f"{r['max']:.2f}", r["found"],
-                     r["fixed"], r["slot_rows"], f"{r['census_seconds']:.0f}"])
-    for line in table(["backend", "runs", "median s", "min s", "max s", "found", "fixed", "slot rows", "census build s"],
-                      rows, right=[False] + [True] * 8):
+        rows.append([name, r["runs"], f"{r['median']:.2f}", f"{r['min']:.2f}", f"{r['max']:.2f}", _cpu(r),
+                     _loads(r), r["found"], r["fixed"], r["slot_rows"], f"{r['census_seconds']:.0f}"])
+    for line in table(["backend", "runs", "median s", "min s", "max s", "median cpu s", "load avg", "found", "fixed",
+                       "slot rows", "census build s"], rows, right=[False] + [True] * 10):
         print(line)
     if len(results) == 2:
+        cpu_ratio = results[1]["cpu_median"] / results[0]["cpu_median"]
         print(f"\nPostgreSQL / SQLite (median): {results[1]['median'] / results[0]['median']:.2f} "
-              f"(target <= {TARGET_PG_RATIO})")
+              f"(target <= {TARGET_PG_RATIO})" + (f"; CPU time: {cpu_ratio:.2f}" if cpu_ratio == cpu_ratio else ""))
     print("\nmedian seconds per step:")
     steps = list(results[0]["steps_median"])
     for line in table(["backend"] + steps, [[r["dialect"]] + [f"{r['steps_median'][s]:.2f}" for s in steps]
@@ -131,6 +180,16 @@ def print_report(figures: dict) -> None:
     print(f"\nSQLite target <= {TARGET_SQLITE_SECONDS:g} s: {'met' if sq <= TARGET_SQLITE_SECONDS else 'NOT met'} ({sq:.2f} s)")
     print(f"machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory']}, Python {info['python']}, "
           f"SQLite {info['sqlite']}" + (f", PostgreSQL {pg_version} {info['postgresql_settings']}" if pg_version else ""))
+
+
+def _cpu(r: dict) -> str:
+    cpu = r.get("cpu_median", float("nan"))
+    return f"{cpu:.2f}" if cpu == cpu else "-"
+
+
+def _loads(r: dict) -> str:
+    loads = r.get("load_average") or []
+    return f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"
 
 
 def run(opts: Options) -> Outcome:
@@ -158,6 +217,7 @@ def run(opts: Options) -> Outcome:
     scale = f"{sq['fixed']:,} fixed among {devices:,} devices"
     out.rows.append(Row(f"data fix, SQLite {figures['machine']['sqlite']}",
                         f"{scale}: {sq['median']:.2f} s (median of {runs}; min {sq['min']:.2f}, max {sq['max']:.2f}; "
+                        f"cpu {_cpu(sq)} s; load {_loads(sq)}; "
                         + ", ".join(f"{k} {v:.2f}" for k, v in sq["steps_median"].items()) + ")",
                         f"<= {TARGET_SQLITE_SECONDS:g} s", None if opts.quick else sq["median"] <= TARGET_SQLITE_SECONDS))
     pgr = results.get("postgresql")
@@ -165,6 +225,7 @@ def run(opts: Options) -> Outcome:
         ratio = pgr["median"] / sq["median"]
         out.rows.append(Row(f"data fix, PostgreSQL {figures['machine']['postgresql']}",
                             f"{pgr['median']:.2f} s (median of {runs}; min {pgr['min']:.2f}, max {pgr['max']:.2f}; "
+                            f"cpu {_cpu(pgr)} s; load {_loads(pgr)}; "
                             + ", ".join(f"{k} {v:.2f}" for k, v in pgr["steps_median"].items())
                             + f"); PostgreSQL / SQLite = {ratio:.2f}x",
                             f"<= {TARGET_PG_RATIO:g}x SQLite", None if opts.quick else ratio <= TARGET_PG_RATIO))

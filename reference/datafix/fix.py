@@ -157,7 +157,6 @@ def _find(db: Database, timer: _Timer, switched: _defects.Switched, *,
           after_audit: bool = False) -> tuple[list[CellCount], list[Unfixable], int]:
     tmp = sql.DIALECT[db.dialect]["temp_schema"]
     db.execute(sql.DROP_CANDIDATE.format(temp_schema=tmp))
-    db.execute(sql.CREATE_CANDIDATE)
     find, count = sql.FIND_CANDIDATES, sql.COUNT_BY_CELL
     if switched.defects:
         find = sql.find_candidates(
@@ -165,11 +164,11 @@ def _find(db: Database, timer: _Timer, switched: _defects.Switched, *,
             with_audited=after_audit and _defects.active(switched, "datafix-not-idempotent"))
         if _defects.active(switched, "datafix-report-ignores-cohort"):
             count = sql.COUNT_BY_TYPE_ONLY
-    found = db.execute(find, _reason_params()).rowcount
+    db.execute(find, _reason_params())
     db.execute(sql.ANALYZE_CANDIDATE)
     cells = _cells(db.query(count, _reason_params()))
     unfixable = [Unfixable(*r) for r in db.query(sql.LIST_UNFIXABLE)]
-    fixable = sum(c.fixed for c in cells)
+    found, fixable = sum(c.found for c in cells), sum(c.fixed for c in cells)
     timer.done("candidates", f"{found:,} found, {fixable:,} fixable")
     return cells, unfixable, found
 

@@ -2,8 +2,9 @@
 
 The statements are plain SQL that SQLite (>= 3.33, for UPDATE ... FROM) and PostgreSQL both
 accept, with named parameters (`:run_id`; see db.Database.sql). The only dialect differences are
-the few entries of DIALECT below. The fix is set-based: one INSERT ... SELECT finds the devices,
-one INSERT ... SELECT writes the audit rows (the change set), one UPDATE ... FROM applies it.
+the few entries of DIALECT below. The fix is set-based: one CREATE TEMPORARY TABLE ... AS SELECT
+finds the devices, one INSERT ... SELECT writes the audit rows (the change set), one UPDATE ... FROM
+applies it. No row goes through Python on the way.
 """
 from __future__ import annotations
 
@@ -83,31 +84,26 @@ AUDIT_TABLES = ("datafix_run", "datafix_audit", "datafix_unfixable")
 
 DROP_CANDIDATE = "DROP TABLE IF EXISTS {temp_schema}.datafix_candidate"
 
-CREATE_CANDIDATE = """
-CREATE TEMPORARY TABLE datafix_candidate (
-  device_id     TEXT PRIMARY KEY,
-  device_type   TEXT NOT NULL,
-  cohort        TEXT NOT NULL,
-  mpxn          TEXT,
-  registered_no TEXT,
-  reason        TEXT
-)
-"""
-
 # A device is found when it is a SMETS1 ESME or GPF and ANY of its NetworkOperator rows belongs to
 # an organisation other than the Network Operator registered for its MPAN/MPRN, or when there is
 # no registered Network Operator to compare with (no MPxN, or no Registration Data for it).
 # It is fixable when the registered NO has both a DigitalSigning and a KeyAgreement certificate in
 # the repository (usage is constrained to those two and (entity_id, usage) is the key, so a count
 # of 2 means both).
+#
+# The work table is created by the query itself (CREATE TEMPORARY TABLE ... AS SELECT, which both
+# dialects accept): PostgreSQL may then run the scan with parallel workers, which it never does for
+# an INSERT ... SELECT. Its columns: device_id, device_type, cohort, mpxn, registered_no, reason.
+# The query gives each device at most once (device_id is device's key, mpxn registration's).
 FIND_CANDIDATES = """
-INSERT INTO datafix_candidate (device_id, device_type, cohort, mpxn, registered_no, reason)
-SELECT d.device_id, d.device_type, d.cohort, d.mpxn, r.network_operator_id,
+CREATE TEMPORARY TABLE datafix_candidate AS
+SELECT d.device_id AS device_id, d.device_type AS device_type, d.cohort AS cohort, d.mpxn AS mpxn,
+       r.network_operator_id AS registered_no,
        CASE
          WHEN r.network_operator_id IS NULL THEN :no_registration
          WHEN (SELECT count(*) FROM no_certificate n
                WHERE n.entity_id = r.network_operator_id) < 2 THEN :no_certificate
-       END
+       END AS reason
 FROM device d
 LEFT JOIN registration r ON r.mpxn = d.mpxn
 WHERE d.smets = 1
