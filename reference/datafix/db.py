@@ -140,11 +140,6 @@ class Database:
             for row in rows:
                 copy.write_row(row)
 
-    def server_version(self) -> str:
-        if self.dialect == "sqlite":
-            return "SQLite " + sqlite3.sqlite_version
-        return self.scalar("SELECT version()")
-
     def close(self) -> None:
         try:
             self.conn.close()
