@@ -36,6 +36,8 @@ from lxml import etree  # noqa: E402
 
 from duis import safexml, schema  # noqa: E402
 
+from common import timed_median  # noqa: E402  (bench/common.py: this folder is on sys.path)
+
 SHARED = ROOT.parent / "shared" / "duis"
 TEMPLATE = "CS02bNOByNO_6.15.1_SUCCESS_REQUEST_DUIS.XML"
 SIZES = (500, 1_000, 2_000, 5_000)
@@ -53,13 +55,7 @@ def with_attributes(raw: bytes, count: int) -> bytes:
 
 def median_seconds(fn, runs: int, per_run: int = 1) -> float:
     """Median over ``runs`` of the time of one call of ``fn`` (``per_run`` calls timed together)."""
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(per_run):
-            fn()
-        times.append((time.perf_counter() - start) / per_run)
-    return statistics.median(times)
+    return timed_median(fn, runs=runs, per_run=per_run)[0]
 
 
 def fmt(seconds: float | None) -> str:

@@ -249,13 +249,7 @@ def _request_element(req: ServiceRequest) -> etree._Element:
         raise DuisValueError(
             f"expected Service Reference Variant {expected_srv} for a {type(req.body).__name__} body, got {req.srv}"
         )
-    root = etree.Element(_SR + "Request", nsmap=_REQUEST_NSMAP, schemaVersion=SCHEMA_VERSION)
-    header = _sub(root, _SR + "Header")
-    _sub(header, _SR + "RequestID", str(req.request_id))
-    _sub(header, _SR + "CommandVariant", str(req.command_variant))
-    _sub(header, _SR + "ServiceReference", req.service_reference)
-    _sub(header, _SR + "ServiceReferenceVariant", req.srv)
-    body = _sub(root, _SR + "Body")
+    root, body = _request_root(req)
     element_name, _ = _REQUEST_BODIES[req.srv]
     body_el = _sub(body, _SR + element_name)
     if isinstance(req.body, RetrieveDeviceSecurityCredentialsKRP):

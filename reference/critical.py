@@ -201,7 +201,7 @@ class CriticalFlow:
         if request.command_variant in cfg.CRITICAL_COMMAND_VARIANTS:
             return self._refuse(request, codes.E12, f"Command Variant {request.command_variant} carries a Signed "
                                                     "Pre-Command (Body/SignedPreCommand), not a request body")
-        return self.dcc.handle_service_request(xml)
+        return self.dcc.handle_service_request(xml, request=request)
 
     def non_device(self, xml: bytes) -> Verdict:
         """POST /api/v1/serviceD: the reference offers no non-device Service Request."""
@@ -243,9 +243,7 @@ class CriticalFlow:
                 return self._refuse(request, codes.E1, f"critical.signed_pre_command: the Pre-Command under {rid} "
                                                        "was used meanwhile")
         admitted.signed_pre_command = request.body.gbcs_payload
-        verdict = self.dcc.dsp._answer(200, original, codes.I99, None, accepted=admitted)
-        self.dcc._route(admitted)
-        return verdict
+        return self.dcc.accept(admitted)
 
     # --- bookkeeping ----------------------------------------------------------------------------
 

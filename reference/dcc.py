@@ -129,10 +129,18 @@ class ReferenceDCC:
 
     # --- the Target Interface ------------------------------------------------------------------
 
-    def handle_service_request(self, xml: bytes) -> Verdict:
-        verdict = self.dsp.handle(xml)
+    def handle_service_request(self, xml: bytes, *, request=None) -> Verdict:
+        """`request`: `xml` already decoded by the caller, so it is not parsed twice."""
+        verdict = self.dsp.handle(xml, request=request)
         if verdict.accepted is not None:
             self._route(verdict.accepted)
+        return verdict
+
+    def accept(self, admitted) -> Verdict:
+        """Acknowledge (I99) and route a request the DSP admitted (reference/critical.py's signed
+        Pre-Command, admitted against the transform request it belongs to)."""
+        verdict = self.dsp.acknowledge(admitted)
+        self._route(admitted)
         return verdict
 
     def response(self, request_id: str) -> bytes | None:

@@ -57,10 +57,15 @@ class DSP:
         self.dcc = dcc
         self.counters = OriginatorCounters()
 
-    def handle(self, xml: bytes) -> Verdict:
-        admitted = self.admit(xml)
+    def handle(self, xml: bytes, *, request=None) -> Verdict:
+        """`request`: `xml` already decoded (the DCC's own interface decodes it to route it)."""
+        admitted = self.admit(xml, request=request)
         if isinstance(admitted, Verdict):
             return admitted
+        return self.acknowledge(admitted)
+
+    def acknowledge(self, admitted: "rules.Context") -> Verdict:
+        """I99 for a request every check admitted; the Verdict carries it on to be routed."""
         return self._answer(200, admitted.request, codes.I99, None, accepted=admitted)
 
     def admit(self, xml: bytes, *, request=None, skip: tuple[str, ...] = ()) -> "rules.Context | Verdict":
