@@ -38,6 +38,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance import verdicts
 from conformance.catalogue import Requirement
 
 S1SPS = ("S1SP1", "S1SP2", "S1SP3")
@@ -176,6 +177,10 @@ class Finding:
     cells: list[str] = field(default_factory=list)    # cell anchors
     waived_by: Waiver | None = None
     cause: str = ""
+    reason: str = ""
+    """one line: why (a failure: its first failing step's expected / got / RequestID, verdicts.reason_line)"""
+    scenarios: list[str] = field(default_factory=list)
+    """the scenarios behind it (their full names: feature file and scenario), the failing ones for a failure"""
 
 
 @dataclass
@@ -195,6 +200,9 @@ class GateResult:
     """mandatory requirements (and cells) the statement ruled out, accepted by the policy"""
     blocked: list[str] = field(default_factory=list)
     """requirements not reached because another component failed first"""
+    skipped: list[dict] = field(default_factory=list)
+    """every applicable scenario of a mandatory requirement that was skipped (it blocks a pass, SPEC §5),
+    whatever else covered its cells: {"scenario", "name", "s1sp", "requirements", "reason"}"""
 
     @property
     def open_findings(self) -> list[Finding]:
@@ -274,9 +282,12 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
             else:
                 findings.append(Finding(rid, s1sp, group, "not applicable",
                                         f"{rid} is only not applicable {where} (policy {policy.name} needs it run)",
-                                        cells, cause="; ".join(reasons)[:300]))
+                                        cells, cause="; ".join(reasons)[:300],
+                                        reason=f"not applicable: {'; '.join(reasons)}"[:verdicts.REASON_CHARS],
+                                        scenarios=[e.scenario.full_name for e in entries]))
         else:
-            findings.append(Finding(rid, s1sp, group, "not covered", f"{rid} is not covered {where}", cells))
+            findings.append(Finding(rid, s1sp, group, "not covered", f"{rid} is not covered {where}", cells,
+                                    reason=f"no scenario traced to {rid} ran to a verdict {where}"))
 
     for rid in mandatory:
         req = requirements[rid]
@@ -289,7 +300,8 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
                 group = e.component or group_of(req, s1sp)
                 findings.append(Finding(rid, s1sp, group, "failed",
                                         f"{rid} failed on {group}" + (f" ({cell.column.label})" if s1sp else ""),
-                                        [cell.id], cause=e.note))
+                                        [cell.id], cause=e.note, reason=verdicts.reason_line(e.scenario.message),
+                                        scenarios=[e.scenario.full_name]))
         entries = [e for c in row.cells.values() for e in c.entries]
         if not row.executed:
             uncovered(rid, req, entries, None, "(no scenario ran to a verdict)",
@@ -305,6 +317,7 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
         key = (f.requirement, f.group, f.kind)
         if key in merged:
             merged[key].cells.extend(f.cells)
+            merged[key].scenarios.extend(sc for sc in f.scenarios if sc not in merged[key].scenarios)
             if f.cause and f.cause not in merged[key].cause:
                 merged[key].cause = "; ".join(filter(None, [merged[key].cause, f.cause]))
         else:
@@ -313,6 +326,10 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
     for f in findings:
         if f.kind == "failed" and len(f.cells) > 1:
             f.text = f"{f.requirement} failed on {f.group} ({len(f.cells)} cells)"
+    skipped = _skipped_scenarios(matrix, requirements, set(mandatory), selected_s1sps)
+    for item in skipped:
+        incomplete.append(f"scenario skipped: {item['name']} ({', '.join(item['requirements'])}) - {item['reason']}")
+        incomplete_groups.update(item["groups"])
 
     used: dict[Waiver, list[Finding]] = {}
     expired: dict[Waiver, list[Finding]] = {w: [] for w in policy.waivers if w.expired(today)}
@@ -353,7 +370,28 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
         groups[name] = {"verdict": verdict, "findings": mine, "broken": broken,
                         "causes": sorted({f.cause for f in open_ if f.cause})}
     return GateResult(policy, today, mandatory, findings, not_judged, groups,
-                      list(used.items()), list(expired.items()), unused, incomplete, accepted_na, blocked)
+                      list(used.items()), list(expired.items()), unused, incomplete, accepted_na, blocked,
+                      [{k: v for k, v in item.items() if k != "groups"} for item in skipped])
+
+
+def _skipped_scenarios(matrix, requirements, mandatory: set[str], selected_s1sps) -> list[dict]:
+    """Each skipped scenario (applicable, could not run) that traces to a mandatory requirement, with
+    its reason and the components whose verdict it leaves incomplete: listed one by one, even where
+    other scenarios covered the same cells (a passed E19 does not prove E11 or E5)."""
+    out = []
+    for sc in matrix.scenarios:
+        if sc.status not in ("skipped", "unknown") or (sc.s1sp and sc.s1sp not in selected_s1sps):
+            continue
+        reqs = [r for r in sc.requirements if r in mandatory]
+        if not reqs:
+            continue
+        groups = {sc.s1sp if sc.s1sp and "S1SP" in (requirements[r].components or ()) else group_of(requirements[r], None)
+                  for r in reqs}
+        first = (sc.message.strip().splitlines() or ["no reason given"])[0]
+        out.append({"scenario": sc.full_name, "name": sc.name, "s1sp": sc.s1sp, "requirements": reqs,
+                    "reason": first.removeprefix("Skipped: ").strip()[:verdicts.REASON_CHARS] or "no reason given",
+                    "groups": groups})
+    return out
 
 
 def _executed_in_group(matrix, requirements, name: str) -> bool:
