@@ -219,7 +219,7 @@ def finish(run_dir: Path, policy: gate.Policy, *, pytest_exit_code: int | None, 
     for f in report.gate.open_findings:
         if report.exit_code == EXIT_NOT_JUDGED and f.kind != "failed":
             continue
-        _err(f"  finding: {f.text}" + (f" - cause: {f.cause}" if f.cause else ""))
+        _err(f"  finding: {f.text}" + (f" - cause: {f.cause}" if f.cause else "") + (f" - {f.reason}" if f.reason else ""))
     for w, fs in report.gate.waivers_expired:
         if fs:
             _err(f"  expired waiver ignored: {w.describe()}")

@@ -63,9 +63,10 @@ class RunReport:
             "groups": {name: {"verdict": v["verdict"], "causes": v["causes"],
                               "findings": [f.text for f in v["findings"]]} for name, v in g.groups.items()},
             "findings": [{"requirement": f.requirement, "s1sp": f.s1sp, "component": f.group, "kind": f.kind, "text": f.text,
-                          "cause": f.cause, "waived_by": f.waived_by.describe() if f.waived_by else None}
+                          "reason": f.reason, "cause": f.cause, "scenarios": f.scenarios,
+                          "waived_by": f.waived_by.describe() if f.waived_by else None}
                          for f in g.findings],
-            "incomplete": g.incomplete, "not_applicable": g.not_applicable, "blocked": g.blocked,
+            "incomplete": g.incomplete, "skipped": g.skipped, "not_applicable": g.not_applicable, "blocked": g.blocked,
             "statement": self.info.get("statement"), "device_pool": self.device_pool,
             "findings_by_component": {name: [f"{f.requirement} {f.kind}" for f in v["findings"] if f.waived_by is None]
                                       for name, v in g.groups.items()},
