@@ -144,6 +144,10 @@ def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code:
         not_judged.append(f"target: {info['target_error']}")
     if not scenarios:
         not_judged.append("no scenario results: no scenario was collected or run")
+    gave_up = info.get("outcome_waits_gave_up") or (
+        [(info.get("outcome_waits") or {}).get("gave_up")] if (info.get("outcome_waits") or {}).get("gave_up") else [])
+    for line in gave_up:        # adapters/silence.py: a silent target; per xdist worker
+        not_judged.append(f"silent target: {line}")
     broken = [sc for sc in scenarios if sc.status in ("broken", "unknown")]
     if broken:
         names = "; ".join(f"{sc.name}: {(sc.message.splitlines() or [''])[0][:200]}" for sc in broken[:5])
