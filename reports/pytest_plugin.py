@@ -40,7 +40,7 @@ _names_key = pytest.StashKey[dict]()
 _outcome_key = pytest.StashKey[dict]()
 _progress_key = pytest.StashKey[object]()
 
-OPTIONS = ("target", "profile", "s1sp", "outcome_timeout", "reference_break", "reference_s1sp_not_implemented")
+OPTIONS = ("target", "profile", "s1sp", "outcome_timeout", "reference_break", "reference_s1sp_not_implemented", "shard")
 
 
 def pytest_addoption(parser):
@@ -198,6 +198,8 @@ def pytest_testnodedown(node, error):
     for key, value in theirs.items():
         if key in ("started", "finished", "options", "versions", "args", "worker", "pytest_exit_code", "collected"):
             continue
+        if key == "device_pool" and len((value or {}).get("ledger", ())) > len((info.get(key) or {}).get("ledger", ())):
+            info[key] = value                # workers sharing one target share one ledger: the fullest is the last
         info.setdefault(key, value)          # the first worker's view of the target; the rest agree on it
 
 
