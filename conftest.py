@@ -49,6 +49,9 @@ def pytest_addoption(parser):
                          "PIT (tests/pit) runs in-process")
     group.addoption("--reference-s1sp-not-implemented", action="append", default=[], metavar="S1SP",
                     help="run the reference (--target local or serve) with this S1SP not having implemented MP107 (repeatable)")
+    group.addoption("--shard", default=None, metavar="K/N",
+                    help="run shard K of N: a stable part of the selected scenarios and of the profile's device "
+                         "pool (mp107/shard.py); `mp107 merge` joins the shards' run folders into one verdict")
     group.addoption("--insecure-skip-response-verification", action="store_true", default=False,
                     help="drive an HTTP target whose DSP certificate is unknown (no [target].dsp_certificate in the "
                          "profile, no test support to fetch it from), taking every answer and outcome UNVERIFIED; "
@@ -98,11 +101,7 @@ def _configure_target(config):
                                 f"the reference's rules are {rules.all_rule_names()}")
     workers = getattr(config.option, "numprocesses", None)
     if workers and spec not in ("local", "serve") and not hasattr(config, "workerinput"):
-        raise pytest.UsageError(
-            f"-n {workers} with --target {spec}: parallel workers each need a target of their own (with --target "
-            f"local or serve each hosts its own reference); on one shared target they would flip each other's "
-            f"switches, run the data fix under each other's scenarios, and send the same users' requests with "
-            f"OriginatorCounters that do not rise in the order they arrive (MP107-R4.3). Run without -n")
+        _check_sharable(config, spec, profile)     # workers share this one target: adapters/leases.py
     if spec not in ("local", "serve") and config.getoption("--reference-break"):
         raise pytest.UsageError("--reference-break works on the reference only (--target local or serve)")
     from reference import defects
@@ -117,20 +116,70 @@ def _configure_target(config):
     s1sp = config.getoption("--s1sp")
     if s1sp != "all" and s1sp not in S1SP_NAMES:
         raise pytest.UsageError(f"--s1sp {s1sp}: expected one of {', '.join(S1SP_NAMES)} or 'all'")
+    shard = config.getoption("--shard")
+    if shard is not None:
+        from mp107 import shard as shards
+        try:
+            config.stash[_SHARD] = shards.parse(shard)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[_PROFILE] = profile
 
 
 _PROFILE = pytest.StashKey()
+_SHARD = pytest.StashKey()
+_SHARED = pytest.StashKey()
+
+
+def _check_sharable(config, spec, profile) -> None:
+    """-n N against one shared target: what cannot be shared is refused here, before anything runs.
+    The rest is shared through a folder the workers get from the controller (adapters/leases.py)."""
+    import tempfile
+    callbacks = profile.callbacks if profile is not None else None
+    if callbacks is not None and callbacks.mode == "push" and callbacks.listen_port != 0:
+        raise pytest.UsageError(
+            f"-n {config.option.numprocesses} with --target {spec}: the profile's [callbacks].listen names a fixed port "
+            f"({callbacks.listen_host}:{callbacks.listen_port}) for the callback receiver, which only one worker can "
+            f"listen on (and a DCC posts each user's outcomes to one address). Run with one worker, or give "
+            f"listen = \"{callbacks.listen_host}:0\" if the target lets each user register its callback URL")
+    config.stash[_SHARED] = tempfile.mkdtemp(prefix="mp107-shared-target-")
+
+
+def pytest_configure_node(node):
+    """xdist, in the controller: every worker learns the folder in which they share the target."""
+    folder = node.config.stash.get(_SHARED, None)
+    if folder is not None:
+        node.workerinput["mp107_shared"] = folder
+
+
+def pytest_unconfigure(config):
+    folder = config.stash.get(_SHARED, None)
+    if folder is not None:
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _shared_folder(config) -> str | None:
+    """The folder this worker shares the target through, or None (one worker, or a target of its own)."""
+    return getattr(config, "workerinput", {}).get("mp107_shared")
+
+
+def _worker_number(config) -> int:
+    return int(getattr(config, "workerinput", {}).get("workerid", "gw0")[2:] or 0)
 
 
 def pytest_collection_modifyitems(config, items):
     wanted = config.getoption("--s1sp")
-    if wanted == "all":
-        return
     keep, drop = [], []
     for item in items:
         example = getattr(getattr(item, "callspec", None), "params", {}).get("_pytest_bdd_example", {})
-        (drop if example.get("s1sp") not in (None, wanted) else keep).append(item)
+        (drop if wanted != "all" and example.get("s1sp") not in (None, wanted) else keep).append(item)
+    shard = config.stash.get(_SHARD, None)
+    if shard is not None:
+        from mp107 import shard as shards
+        mine = shards.deal([item.nodeid for item in keep], *shard)
+        drop += [item for item in keep if item.nodeid not in mine]
+        keep = [item for item in keep if item.nodeid in mine]
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -183,9 +232,10 @@ def _reference_args(config, profile=None) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def cast(target, profile):
+def cast(request, target, profile):
     from adapters.world import Cast
-    the_cast = profile.cast() if profile is not None else Cast()
+    namespace = _worker_number(request.config) + 1 if _shared_folder(request.config) else 0   # users of its own
+    the_cast = profile.cast(namespace) if profile is not None else Cast(namespace=namespace)
     if Capability.PROVISION in target.capabilities:
         target.provision(the_cast.fixture())
     return the_cast
@@ -212,14 +262,23 @@ def _statement(target, profile):
 
 
 @pytest.fixture(scope="session")
-def device_pool(profile, statement):
+def device_pool(request, profile, statement, client):
     """The profile's devices, for a target without provisioning (None without a profile). Devices
-    the statement names for the data fix are kept for the data-fix scenarios."""
-    from adapters.device_pool import DevicePool
+    the statement names for the data fix are kept for the data-fix scenarios. With --shard, this
+    shard's part; with workers sharing the target, leased across them (adapters/leases.py)."""
+    from adapters.device_pool import DevicePool, partition
     if profile is None or not profile.devices:
         return None
-    return DevicePool(profile.devices,
-                      reserved=statement.datafix.fixed_devices + statement.datafix.control_devices)
+    devices = profile.devices
+    shard = request.config.stash.get(_SHARD, None)
+    if shard is not None:
+        devices = partition(devices, *shard)
+    reserved = statement.datafix.fixed_devices + statement.datafix.control_devices
+    folder = _shared_folder(request.config)
+    if folder is None:
+        return DevicePool(devices, reserved=reserved)
+    from adapters.leases import SharedDevicePool
+    return SharedDevicePool(devices, folder, reserved=reserved, wait=client.counter.wait)
 
 
 @pytest.fixture(scope="session")
@@ -227,7 +286,13 @@ def client(target, request, profile):
     timeout = request.config.getoption("--outcome-timeout")
     if timeout is None:
         timeout = profile.timeouts.outcome if profile is not None else 10.0
-    return Client(target, outcome_timeout=timeout)
+    folder = _shared_folder(request.config)
+    if folder is None:
+        return Client(target, outcome_timeout=timeout)
+    from adapters.leases import SharedCounter       # each user's counters rise as the target receives them
+    exchange = profile.timeouts.exchange if profile is not None else 30.0
+    workers = int(request.config.workerinput.get("workercount", 1))
+    return Client(target, outcome_timeout=timeout, counter=SharedCounter(folder, wait=workers * (2 * exchange + 5)))
 
 
 @pytest.fixture
@@ -236,6 +301,7 @@ def state(request, cast, client, device_pool, statement, profile):
                       profile_devices={d.device_id: d for d in profile.devices} if profile is not None else {})
     yield s
     from steps import preflight
+    client.counter.end_turns()          # a request built and never sent gives its user's turn back
     preflight.postamble(s, request.node.name)
     for undo in reversed(s.restore):
         undo()
@@ -268,12 +334,35 @@ def pytest_collection_finish(session):
 def pytest_bdd_before_scenario(request, feature, scenario):
     if _is_suite(feature):
         from steps import preflight      # every precondition, before the first request (docs/targets.md)
-        preflight.check(request.getfixturevalue("state"), scenario, catalogue.requirement_tags(scenario.tags))
+        state = request.getfixturevalue("state")
+        folder = _shared_folder(request.config)
+        if folder is not None:           # workers share the target: this one shares it, or has it alone
+            _enter_floor(request.config, state, folder, scenario)
+        preflight.check(state, scenario, catalogue.requirement_tags(scenario.tags))
     allure.dynamic.feature(feature.name)    # epic (requirement group) and story (requirement): reports/pytest_plugin.py
     example = getattr(getattr(request.node, "callspec", None), "params", {}).get("_pytest_bdd_example", {})
     for key in ("s1sp", "fuel"):
         if key in example:
             allure.dynamic.tag(example[key])
+
+
+def _enter_floor(config, state, folder, scenario) -> None:
+    """Share the target with the other workers' scenarios, or have it alone where this scenario changes
+    what the whole target does, compared with its state when no such scenario runs (adapters/leases.py)."""
+    from adapters.leases import Floor
+    from steps import preflight
+    floor = Floor(folder)
+    floor.enter(None)
+    state.restore.insert(0, floor.leave)       # the last undo: after the switches are set back
+    if _BASELINE not in config.stash:          # read while sharing: no scenario that changes it is running
+        config.stash[_BASELINE] = state.target.state()
+    alone = preflight.runs_alone(state, scenario, config.stash[_BASELINE])
+    if alone is not None:
+        floor.leave()
+        floor.enter(alone)
+
+
+_BASELINE = pytest.StashKey()
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -37,6 +37,13 @@ class OriginatorCounter:
             self._last[user_id] = value
             return value
 
+    def end_turn(self, user_id: str) -> None:
+        """The request carrying `user_id`'s last counter was answered: another may take the next.
+        Nothing to do in one process (adapters/leases.py SharedCounter: several workers, one target)."""
+
+    def end_turns(self) -> None:
+        """End every turn still open (a scenario that built a request and never sent it)."""
+
 
 @dataclass
 class Exchange:
@@ -65,10 +72,12 @@ class Exchange:
 
 
 class Client:
-    def __init__(self, target: Target, *, outcome_timeout: float = 10.0) -> None:
+    def __init__(self, target: Target, *, outcome_timeout: float = 10.0,
+                 counter: OriginatorCounter | None = None) -> None:
+        """`counter`: adapters/leases.py SharedCounter when workers of one run share the target."""
         self.target = target
         self.outcome_timeout = outcome_timeout
-        self.counter = OriginatorCounter()
+        self.counter = counter or OriginatorCounter()
         self.exchanges: list[Exchange] = []
         self.waits = OutcomeWaits()
         """gives up on a silent target after a few outcome waits in a row that got nothing (adapters/silence.py)"""
@@ -108,14 +117,18 @@ class Client:
         exchange = Exchange(sender, description, request_id, xml)
         self.exchanges.append(exchange)
         options = submit_options or {}
-        if hostile:
-            try:
+        try:
+            if hostile:
+                try:
+                    exchange.ack = self.target.submit(request_id, xml, **options)
+                except TargetFault as exc:
+                    exchange.fault = str(exc)
+                    return exchange
+            else:
                 exchange.ack = self.target.submit(request_id, xml, **options)
-            except TargetFault as exc:
-                exchange.fault = str(exc)
-                return exchange
-        else:
-            exchange.ack = self.target.submit(request_id, xml, **options)
+        finally:       # answered (or not): the sender's next counter may go; the outcome is awaited after
+            self.counter.end_turn(sender)
+        if not hostile:
             if exchange.ack.response is None:   # valid traffic deserves a DUIS answer: cannot be judged
                 raise TargetFault(f"{request_id}: the target answered a valid request with {exchange.ack.reason}"
                                   + (f" ({exchange.ack.body_problem})" if exchange.ack.body_problem else ""))

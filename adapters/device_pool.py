@@ -75,3 +75,24 @@ class DevicePool:
 def setup_of(d: ProfileDevice, fuel: str, supplier: str, operator: str) -> DeviceSetup:
     device = DeviceFixture(d.device_id, d.device_type, d.smets, d.mpxn, d.s1sp, None, d.status)
     return DeviceSetup(device, fuel, RegistrationFixture(d.mpxn, fuel, supplier, operator), Fixture())
+
+
+def kind_of(d: ProfileDevice) -> tuple:
+    """What makes two pool devices interchangeable for a scenario (what `DevicePool.take` matches)."""
+    return (d.fuel, d.smets, d.device_type, d.status, d.s1sp if d.smets == 1 else None,
+            d.registered_supplier, d.registered_network_operator)
+
+
+def partition(devices: tuple[ProfileDevice, ...], index: int, count: int) -> tuple[ProfileDevice, ...]:
+    """Shard `index` (from 0) of `count`'s part of the pool: of each kind of device, every count-th in
+    the profile's order, starting at the index-th. Shards against one target never lease the same
+    device; a kind with fewer devices than shards leaves some shards without one (their scenarios
+    needing it are skipped, saying so)."""
+    seen: dict[tuple, int] = {}
+    mine = []
+    for d in devices:
+        n = seen.get(kind_of(d), 0)
+        seen[kind_of(d)] = n + 1
+        if n % count == index:
+            mine.append(d)
+    return tuple(mine)

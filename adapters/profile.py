@@ -199,9 +199,10 @@ class Profile:
     def party_overrides(self) -> dict[tuple[str | None, str], SuppliedUser]:
         return {play: user.supplied() for user in self.users for play in user.plays}
 
-    def cast(self) -> Cast:
-        """The harness's cast with this profile's users in their parties."""
-        return Cast(overrides=self.party_overrides(), certification_path=self.certification_path)
+    def cast(self, namespace: int = 0) -> Cast:
+        """The harness's cast with this profile's users in their parties (`namespace`: see Cast)."""
+        return Cast(overrides=self.party_overrides(), certification_path=self.certification_path,
+                    namespace=namespace)
 
     def map_code(self, code: str | None) -> str | None:
         return self.codes.get(code, code) if code is not None else None

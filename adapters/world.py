@@ -112,10 +112,14 @@ def party_keys() -> list[tuple[str | None, str]]:
 class Cast:
     """`overrides` puts a profile's users in place of generated ones, per (fuel, label) (fuel None
     for the roleless parties); `certification_path` (DER, issuing CA first) replaces the harness
-    SMKI's in the requests when the profile's Organisation certificates come from another SMKI."""
+    SMKI's in the requests when the profile's Organisation certificates come from another SMKI.
+    `namespace` (0-255) is the seventh byte of the generated users' IDs: workers of one run sharing a
+    target provisioned with test support each load users of their own (adapters/leases.py)."""
 
     def __init__(self, smki: TestSMKI | None = None, overrides: Mapping[tuple[str | None, str], SuppliedUser] | None = None,
-                 *, certification_path: tuple[bytes, ...] | None = None) -> None:
+                 *, certification_path: tuple[bytes, ...] | None = None, namespace: int = 0) -> None:
+        if not 0 <= namespace <= 0xFF:
+            raise ValueError(f"namespace {namespace}: expected 0-255 (one byte of the generated User IDs)")
         self.smki = smki or TestSMKI.generate(name="ZH")
         self._certification_path = certification_path
         overrides = dict(overrides or {})
@@ -126,10 +130,10 @@ class Cast:
         self._parties: dict[tuple[str | None, str], Party] = {}
         for fuel_index, fuel in enumerate(FUELS):
             for label, (kind, suffix) in PARTIES.items():
-                user_id = f"90-B3-D5-1F-30-0{fuel_index + 1}-00-{suffix:02X}"
+                user_id = f"90-B3-D5-1F-30-0{fuel_index + 1}-{namespace:02X}-{suffix:02X}"
                 self._parties[(fuel, label)] = self._make(label, fuel, user_id, overrides.get((fuel, label)))
         for label, (role, suffix) in ROLELESS_PARTIES.items():
-            user_id = f"90-B3-D5-1F-30-03-00-{suffix:02X}"
+            user_id = f"90-B3-D5-1F-30-03-{namespace:02X}-{suffix:02X}"
             self._parties[(None, label)] = self._make(label, None, user_id, overrides.get((None, label)))
 
     def _make(self, label: str, fuel: str | None, user_id: str, supplied: SuppliedUser | None) -> Party:

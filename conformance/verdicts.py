@@ -16,6 +16,8 @@ NOT_APPLICABLE_PREFIX = "not applicable: "
 COMPONENT_LABEL = "mp107_component"
 VIOLATED_LABEL = "mp107_violated"
 STEP_LABEL = "mp107_step"
+OBSERVED_LABEL = "mp107_observed"
+"""one per Service Request of a scenario, in order: what came back, as JSON (adapters/observations.py)"""
 
 DSP, SMETS2_DEVICE, DATA_FIX = "DSP", "SMETS2 device", "Data fix"
 S1SPS = ("S1SP1", "S1SP2", "S1SP3")

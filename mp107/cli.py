@@ -2,6 +2,9 @@
 
     mp107 run --target local|URL [--profile FILE] [--s1sp all|S1SP1|S1SP2|S1SP3] [--policy FILE]
               [--out DIR] [-- PYTEST ARGS...]
+    mp107 run ... [--workers N] [--shard K/N]
+    mp107 merge RUN_DIR... [--out DIR]        join shards' run folders into one report and verdict
+    mp107 diff RUN_A [RUN_B] [--by s1sp]      every scenario whose outcome differs (exit 1 if any)
     mp107 report RUN_DIR [--policy FILE] [--baseline FILE]   re-judge a run folder and rewrite its report
     mp107 baseline RUN_DIR [-o FILE]          the run's failures as a baseline of known deviations
     mp107 allure-html RUN_DIR [--out DIR]     Allure's own HTML report, if the Allure CLI is installed
@@ -60,6 +63,8 @@ def _pytest_command(args, out: Path, extra: list[str]) -> list[str]:
            "--target", args.target, "--s1sp", args.s1sp]
     if args.profile:
         cmd += ["--profile", str(args.profile)]
+    if getattr(args, "shard", None):
+        cmd += ["--shard", args.shard]
     workers = _workers(args)
     if workers:
         cmd += ["-n", workers, "--dist", "load"]     # scenarios one by one to whichever worker is free
@@ -68,8 +73,8 @@ def _pytest_command(args, out: Path, extra: list[str]) -> list[str]:
 
 def _workers(args) -> str | None:
     """pytest-xdist's -n for this run: --workers as given; by default `auto` (one per core) where
-    each worker can host its own reference (--target local or serve), none against a shared target
-    (whose switches, data fix and OriginatorCounters the workers would share)."""
+    each worker can host its own reference (--target local or serve), one against a shared target
+    unless asked (the workers then share it: adapters/leases.py)."""
     wanted = getattr(args, "workers", None)
     if wanted is None:
         wanted = "auto" if args.target in ("local", "serve") else "0"
@@ -418,10 +423,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", default=None, type=Path, help=BASELINE_HELP)
     run.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     run.add_argument("--workers", default=None, metavar="N|auto",
-                     help="run the scenarios in N parallel pytest-xdist workers, each hosting its own reference "
-                          "(default: auto, one per core, for --target local or serve; 0 for any other target, "
-                          "whose state parallel workers would share)")
+                     help="run N scenarios at once in pytest-xdist workers (default: auto, one per core, for --target "
+                          "local or serve, each worker hosting its own reference; 1 for any other target). Against "
+                          "one shared target the workers lease its pool devices and take turns per user for "
+                          "OriginatorCounters; a scenario that sets its switches or runs its data fix has it alone. "
+                          "A slow target: give more workers than cores (docs/targets.md)")
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run shard K of N (a stable part of the scenarios and of the profile's device pool); "
+                          "join the shards' run folders with `mp107 merge`")
     run.set_defaults(func=cmd_run)
+
+    from . import diff, merge          # their own modules; only the sub-commands are wired here
+    merge.add_parser(sub, finish=finish)
+    diff.add_parser(sub)
 
     rep = sub.add_parser("report", help="re-judge a run folder (e.g. with another policy) and rewrite report.html")
     rep.add_argument("run_dir")

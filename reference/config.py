@@ -48,6 +48,8 @@ class ReferenceConfig:
     defects: frozenset[str] = frozenset()
     """Names of realistic defects (reference/defects.py) switched on: half a rule, a rule in the wrong
     place, or an answer lost on the way back."""
+    outcome_delay: float = 0.0
+    """Seconds between a request's acknowledgement and its final outcome (reference/latency.py)."""
 
     def __post_init__(self) -> None:
         from .defects import check_names

@@ -3,6 +3,8 @@ Inventory and users. `handle_service_request` is the whole Target Interface (SPE
 the `load_*`/`set_*`/`reset` methods are its test-support API."""
 from __future__ import annotations
 
+import functools
+
 import logging
 import shutil
 import tempfile
@@ -23,6 +25,7 @@ from .anchor_slots import slot_from_pair
 from .critical import CriticalFlow
 from .dsp import DSP, Verdict
 from .inventory import Device, SmartMeteringInventory
+from .latency import OutcomeDelay
 from .outbox import Outbox
 from .registration import Registration, RegistrationData
 from .rules import Context
@@ -60,6 +63,7 @@ class ReferenceDCC:
         self.inventory = SmartMeteringInventory()
         self.registrations = RegistrationData()
         self.outbox = Outbox()
+        self._latency = OutcomeDelay(self.config.outcome_delay)
         self.smets2 = Smets2Devices()
         # The DCC's own signing credentials, from an SMKI of its own.
         self._smki = TestSMKI.generate(name="ZD")
@@ -184,7 +188,11 @@ class ReferenceDCC:
             if defects.active(self.config, "outcome-carries-another-request-id"):
                 # DEFECT: filed under the RequestID the S1SP wrote in its answer.
                 rid = answer.findtext(f"{{{codec.SR_NS}}}Header/{{{codec.SR_NS}}}RequestID") or rid
-        self.outbox.put(ctx.sender.user_id, rid, outcome)
+        self._latency.after(functools.partial(self.outbox.put, ctx.sender.user_id, rid, outcome))
+
+    def pending_outcomes(self) -> int:
+        """Outcomes processed but held back by --outcome-delay (reference/latency.py)."""
+        return self._latency.pending()
 
     def _failure_outcome(self, ctx: Context, exc: Exception) -> bytes:
         """The signed final answer to a request whose processing raised: for SMETS1 an S1SP alert
@@ -289,6 +297,7 @@ class ReferenceDCC:
             s1sp.reset()
 
     def close(self) -> None:
+        self._latency.close()
         for worker in self._workers.values():
             worker.shutdown(wait=True)
         for s1sp in self.s1sps.values():

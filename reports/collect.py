@@ -138,6 +138,10 @@ def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code:
               for s in ("passed", "failed", "broken", "skipped", "not applicable", "unknown")}
     counts["total"] = len(scenarios)
 
+    shard = (info.get("options") or {}).get("shard")
+    if shard:            # a part is never judged as the whole (mp107/shard.py, mp107/merge.py)
+        not_judged.append(f"this run is shard {shard} of the suite: judge the whole with `mp107 merge` "
+                          f"over every shard's run folder")
     if info.get("error"):
         not_judged.append(info["error"])
     if info.get("target_error"):

@@ -40,7 +40,7 @@ _names_key = pytest.StashKey[dict]()
 _outcome_key = pytest.StashKey[dict]()
 _progress_key = pytest.StashKey[object]()
 
-OPTIONS = ("target", "profile", "s1sp", "outcome_timeout", "reference_break", "reference_s1sp_not_implemented")
+OPTIONS = ("target", "profile", "s1sp", "outcome_timeout", "reference_break", "reference_s1sp_not_implemented", "shard")
 
 
 def pytest_addoption(parser):
@@ -201,6 +201,8 @@ def pytest_testnodedown(node, error):
             continue
         if key == "outcome_waits" and isinstance(value, dict) and value.get("gave_up"):
             info.setdefault("outcome_waits_gave_up", []).append(f"{theirs.get('worker')}: {value['gave_up']}")
+        if key == "device_pool" and len((value or {}).get("ledger", ())) > len((info.get(key) or {}).get("ledger", ())):
+            info[key] = value                # workers sharing one target share one ledger: the fullest is the last
         info.setdefault(key, value)          # the first worker's view of the target; the rest agree on it
 
 

@@ -119,6 +119,8 @@ class ScenarioResult:
     violated: list[str] = field(default_factory=list)
     """a failed scenario: the requirements that step breaks"""
     failed_step: str = ""
+    observed: list[dict] = field(default_factory=list)
+    """per Service Request, in order: what came back (adapters/observations.py; `mp107 diff` compares it)"""
 
     @property
     def duration_s(self) -> float | None:
@@ -194,7 +196,15 @@ def parse_result(path: Path) -> ScenarioResult:
         component=next(iter(_label(labels, verdicts.COMPONENT_LABEL)), None),
         violated=list(dict.fromkeys(rid for value in _label(labels, verdicts.VIOLATED_LABEL)
                                     for rid in value.removeprefix("violated:").split())),
-        failed_step=next(iter(_label(labels, verdicts.STEP_LABEL)), ""))
+        failed_step=next(iter(_label(labels, verdicts.STEP_LABEL)), ""),
+        observed=[_json_or_text(value) for value in _label(labels, verdicts.OBSERVED_LABEL)])
+
+
+def _json_or_text(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return {"unreadable": value}
 
 
 def load_allure(folder: Path) -> list[ScenarioResult]:

@@ -43,6 +43,28 @@ _DATAFIX_APPLIED = re.compile(r"the DCC's operator has applied the data fix")
 _DCC_INTERFACE = re.compile(r"the target speaks the DCC's own interface")
 
 
+def runs_alone(state, scenario, baseline) -> str | None:
+    """Why this scenario must have the target to itself when workers share it, or None: it sets the
+    DSP feature switch or an S1SP's implemented flag away from `baseline` (the target's state,
+    adapters.target.TargetState), or runs the data fix over an S1SP's database (adapters/leases.py)."""
+    for step in scenario.steps:
+        text = step.name
+        m = _SWITCH.fullmatch(text)
+        if m and state.can(Capability.SWITCHES) and (m["setting"] == "on") != baseline.mp107_switch:
+            return f"it sets the DSP feature switch {m['setting']}"
+        m = _IMPLEMENTED.fullmatch(text)
+        if m and state.can(Capability.SWITCHES) and \
+                (not m["negation"]) != baseline.s1sp_implemented.get(m["s1sp"], True):
+            return f"it sets {m['s1sp']} {'not ' if m['negation'] else ''}implemented"
+        m = _DATAFIX_RUN.fullmatch(text)
+        if m and state.can(Capability.DATAFIX):
+            return f"it runs the data fix on the database of {m['s1sp']}"
+        if _DATAFIX_APPLIED.fullmatch(text) and state.can(Capability.PROVISION) and state.can(Capability.DATAFIX) \
+                and not state.statement.datafix.applied:
+            return "it stages the data fix"
+    return None
+
+
 def not_applicable(reason: str) -> None:
     """The statement rules the scenario out: reported as not applicable, never as passed."""
     pytest.skip(NOT_APPLICABLE_PREFIX + reason)

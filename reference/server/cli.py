@@ -98,6 +98,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"HTTP 408 (default {BODY_TIMEOUT:g})")
     parser.add_argument("--s1sp-not-implemented", nargs="+", action="extend", default=[], choices=S1SPS,
                         metavar="S1SP", help="S1SPs that have NOT implemented MP107 (they still raise S1VE4)")
+    parser.add_argument("--outcome-delay", type=_seconds, default=0.0, metavar="SECONDS",
+                        help="seconds between a request's acknowledgement and its final outcome, as a real DCC's "
+                             "S1SP and device take (SPEC §5 Latency); other requests are not held up (default 0)")
     parser.add_argument("--switch", choices=("on", "off"), default="on", help="the DSP feature switch at start (default on)")
     parser.add_argument("--break", dest="broken", action="append", default=[], metavar="RULE",
                         help="serve with this rule of reference/rules.py deliberately broken (repeatable), to show "
@@ -175,6 +178,16 @@ def main(args: argparse.Namespace) -> int:
         return 2
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
+    return value
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     """`python -m reference serve`'s options from `argv` (for serving in another program's process,
     e.g. the harness's in-process target); a bad option raises ValueError with argparse's message."""
@@ -245,7 +258,7 @@ def serving(args: argparse.Namespace, *, announce: bool = True) -> Iterator[Serv
         raise StartError(f"--defect {unknown[0]}: no such defect; the defects are {all_defect_names()}")
     config = ReferenceConfig(mp107_switch=args.switch == "on", broken=frozenset(args.broken),
                              s1sp_implemented={s: s not in args.s1sp_not_implemented for s in S1SPS},
-                             defects=frozenset(args.defects))
+                             defects=frozenset(args.defects), outcome_delay=args.outcome_delay)
     dcc = ReferenceDCC(config, data_dir=args.data_dir, dsp_signer=dsp_signer, code_table=code_table)
     from .callbacks import CallbackDelivery
     delivery = CallbackDelivery(tls_context=callback_tls) if callback_tls is not None else None   # else the app's own
