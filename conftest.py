@@ -183,11 +183,15 @@ def _reference_args(config, profile=None) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def cast(target, profile):
+def cast(request, target, profile):
     from adapters.world import Cast
     the_cast = profile.cast() if profile is not None else Cast()
     if Capability.PROVISION in target.capabilities:
         target.provision(the_cast.fixture())
+    run_dir = request.config.getoption("--mp107-run-dir", default=None)
+    if run_dir:                # `mp107 run`: the certificates this run's signatures rest on, for its evidence bundle
+        from adapters import run_certificates
+        run_certificates.record(run_dir, the_cast, target, getattr(request.config, "workerinput", {}).get("workerid", "main"))
     return the_cast
 
 

@@ -4,6 +4,7 @@
               [--out DIR] [-- PYTEST ARGS...]
     mp107 report RUN_DIR [--policy FILE]      re-judge a run folder and rewrite its report
     mp107 allure-html RUN_DIR [--out DIR]     Allure's own HTML report, if the Allure CLI is installed
+    mp107 bundle RUN_DIR / verify-bundle FILE  signed evidence of a run, checked offline (evidence_commands.py)
 
 Exit codes: 0 conformant, 1 not conformant, 2 the run could not be judged.
 """
@@ -22,6 +23,7 @@ import traceback
 from pathlib import Path
 
 from conformance import catalogue, gate
+from mp107 import evidence_commands
 from reports import collect, environment, html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -193,7 +195,7 @@ def cmd_run(args, extra: list[str]) -> int:
     if rc < 0:
         _err(f"mp107 run: the suite was killed by signal {-rc}")
 
-    return finish(out, policy, pytest_exit_code=rc, quiet=args.quiet)
+    return evidence_commands.after_run(args, out, finish(out, policy, pytest_exit_code=rc, quiet=args.quiet))
 
 
 def finish(run_dir: Path, policy: gate.Policy, *, pytest_exit_code: int | None, quiet: bool = False) -> int:
@@ -368,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run the scenarios in N parallel pytest-xdist workers, each hosting its own reference "
                           "(default: auto, one per core, for --target local or serve; 0 for any other target, "
                           "whose state parallel workers would share)")
+    evidence_commands.add_run_options(run)
     run.set_defaults(func=cmd_run)
 
     rep = sub.add_parser("report", help="re-judge a run folder (e.g. with another policy) and rewrite report.html")
@@ -387,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("run_dir")
     al.add_argument("--out", default=None, help="output folder (default RUN_DIR/allure-report)")
     al.set_defaults(func=cmd_allure_html)
+    evidence_commands.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,280 @@
+"""A bundle checked end to end, trusting only what it can recompute.
+
+1. The manifest's CMS signature (evidence/cms.py); with --ca, the signer's certificate must chain to
+   one of those CAs (without it, the bundle is checked for integrity only, and says so).
+2. Every member against the manifest: each listed file present with its SHA-256 and size, nothing
+   unlisted, no name twice, no path outside the bundle, sizes bounded before anything is unpacked.
+3. The wire legs (evidence/wire.py): each file hashes to its name and its index entry; each leg
+   belongs to a scenario the JUnit results know.
+4. The certificates (evidence/certificates.py): each hashes to its name.
+5. Every DUIS and GBCS signature re-verified and held against the run's results (evidence/legs.py).
+6. The verdict recomputed from run/ with the gate `mp107 run` uses (reports.collect.judge), the
+   bundled policy, baseline, catalogue and feature tags, on the day the run was judged: it must
+   equal run/verdict.json, and verdict.json must equal the manifest's summary of it.
+
+Every disagreement is named; `Outcome.ok` only when there is none.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import tempfile
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import catalogue, gate
+from reports import collect
+
+from . import certificates as certs_mod, cms, legs as legs_mod, wire
+from .manifest import INPUTS, MANIFEST, RUN, SIGNATURE, ManifestError, file_entry, loads, safe_path
+
+MAX_MEMBERS = 250_000
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
+VOLATILE = ("policy_source",)     # where the policy file was when judged: a path, not a result
+
+
+class BundleUnreadable(Exception):
+    """Not a bundle at all (not a zip, no manifest): nothing can be checked."""
+
+
+@dataclass
+class Outcome:
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    signed: cms.Signed | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _read_members(z: zipfile.ZipFile, out: Outcome) -> dict[str, zipfile.ZipInfo]:
+    infos = z.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise BundleUnreadable(f"{len(infos)} members: more than a bundle holds ({MAX_MEMBERS})")
+    members: dict[str, zipfile.ZipInfo] = {}
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        name = info.filename
+        if not safe_path(name):
+            out.problems.append(f"{name!r}: a member name that points outside the bundle or is not plain")
+            continue
+        if name in members:
+            out.problems.append(f"{name}: the bundle holds two files of this name")
+            continue
+        if info.file_size > MAX_MEMBER_BYTES:
+            out.problems.append(f"{name}: {info.file_size} bytes, over the {MAX_MEMBER_BYTES} a member may hold")
+            continue
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise BundleUnreadable(f"the members add up to more than {MAX_TOTAL_BYTES} bytes")
+        members[name] = info
+    return members
+
+
+def _read(z: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    with z.open(info) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise zipfile.BadZipFile(f"{info.filename} unpacks to more than {limit} bytes")
+    return data
+
+
+def verify(bundle: Path, ca_file: Path | None = None, *, work: Path | None = None) -> Outcome:
+    """Check `bundle`; BundleUnreadable if it is not one. `work`: where to unpack it (a temporary folder)."""
+    out = Outcome()
+    try:
+        z = zipfile.ZipFile(bundle)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise BundleUnreadable(f"{bundle}: not a readable zip: {exc}") from None
+    with z, tempfile.TemporaryDirectory(prefix="mp107-verify-", dir=work) as tmp:
+        members = _read_members(z, out)
+        if MANIFEST not in members or SIGNATURE not in members:
+            raise BundleUnreadable(f"{bundle}: no {MANIFEST} and {SIGNATURE}: not an evidence bundle")
+        try:
+            manifest_bytes = _read(z, members[MANIFEST], 64 * 1024 * 1024)
+            signature = _read(z, members[SIGNATURE], cms.MAX_SIGNATURE_BYTES)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise BundleUnreadable(f"{bundle}: {exc}") from None
+        _check_signature(out, signature, manifest_bytes, ca_file)
+        try:
+            manifest = loads(manifest_bytes)
+        except ManifestError as exc:
+            out.problems.append(str(exc))
+            return out
+        root = Path(tmp)
+        _check_members(out, z, members, manifest, root)
+        run = root / RUN
+        scenario_status = _junit_status(run / collect.JUNIT, out)
+        _check_wire_and_signatures(out, run, scenario_status)
+        _recompute(out, root, manifest)
+    return out
+
+
+def _check_signature(out: Outcome, signature: bytes, manifest_bytes: bytes, ca_file: Path | None) -> None:
+    cas = None
+    if ca_file is not None:
+        try:
+            cas = cms.load_certificates(Path(ca_file).read_bytes(), str(ca_file))
+        except OSError as exc:
+            raise BundleUnreadable(f"cannot read the CA file {ca_file}: {exc}") from None
+        except cms.CmsError as exc:
+            raise BundleUnreadable(str(exc)) from None
+    try:
+        out.signed = cms.verify_detached(signature, manifest_bytes, cas)
+    except cms.CmsError as exc:
+        out.problems.append(f"{SIGNATURE}: {exc}")
+        return
+    when = out.signed.signing_time.isoformat(timespec="seconds") if out.signed.signing_time else "no signing time"
+    if out.signed.trusted:
+        out.facts.append(f"manifest signed by {out.signed.signer} ({when}), which chains to {ca_file}")
+    else:
+        out.notes.append(f"manifest signed by {out.signed.signer} ({when}); NOT checked against a CA (no --ca): "
+                         "this shows the files agree with each other, not who made the bundle")
+
+
+def _check_members(out: Outcome, z: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: dict,
+                   root: Path) -> None:
+    listed = manifest["files"]
+    for name in sorted(set(members) - set(listed) - {MANIFEST, SIGNATURE}):
+        out.problems.append(f"{name}: in the bundle but not in the signed manifest")
+    for name in sorted(listed):
+        entry = listed[name]
+        info = members.get(name)
+        if info is None:
+            out.problems.append(f"{name}: listed in the manifest but missing from the bundle")
+            continue
+        try:
+            data = _read(z, info, max(entry["bytes"], 0) + 1)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:   # CRC errors included
+            out.problems.append(f"{name}: cannot be read from the zip ({exc})")
+            continue
+        actual = file_entry(data)
+        if actual != {"sha256": entry["sha256"], "bytes": entry["bytes"]}:
+            out.problems.append(f"{name}: SHA-256 {actual['sha256']} ({actual['bytes']} bytes) is not the manifest's "
+                                f"{entry['sha256']} ({entry['bytes']} bytes): the file was changed after signing")
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    out.facts.append(f"{len(listed)} files listed in the manifest")
+
+
+def _nodeid_key(nodeid: str) -> tuple[str, str]:
+    parts = nodeid.split("::")
+    module = parts[0].removesuffix(".py").replace("/", ".")
+    return ".".join([module, *parts[1:-1]]), parts[-1]
+
+
+def _junit_status(path: Path, out: Outcome) -> dict[tuple[str, str], str]:
+    if not path.is_file():
+        return {}
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        out.problems.append(f"{RUN}/{collect.JUNIT}: not XML ({exc})")
+        return {}
+    status = {}
+    for case in root.iter("testcase"):
+        kind = next((k for k in ("error", "failure", "skipped") if case.find(k) is not None), "passed")
+        key = (case.get("classname", ""), case.get("name", ""))
+        status[key] = kind if status.get(key, "passed") == "passed" else status[key]
+    return status
+
+
+def _check_wire_and_signatures(out: Outcome, run: Path, junit: dict[tuple[str, str], str]) -> None:
+    legs, problems = wire.read(run)
+    out.problems += [f"{RUN}/{p}" for p in problems]
+    if not legs:
+        out.problems.append(f"{RUN}/wire/: no wire legs recorded (index*.jsonl): the run's signatures cannot be "
+                            "re-verified")
+        return
+    data, problems, notes = wire.check_files(run, legs)
+    out.problems += [f"{RUN}/{p}" for p in problems]
+    out.notes += [f"{RUN}/{n}" for n in notes]
+    certs, problems = certs_mod.read(run)
+    out.problems += [f"{RUN}/{p}" for p in problems]
+    if not certs.by_sha256:
+        out.problems.append(f"{RUN}/certificates/: no certificates: the run's signatures cannot be re-verified")
+    status: dict[str, str] = {}
+    unknown = set()
+    for leg in legs:
+        kind = junit.get(_nodeid_key(leg.scenario))
+        if kind is None:
+            unknown.add(leg.scenario)
+        else:
+            status[leg.scenario] = kind
+    for scenario in sorted(unknown):
+        out.problems.append(f"{RUN}/wire/: legs of {scenario}, which has no result in {collect.JUNIT}")
+    results = legs_mod.check(legs, data, certs, status)
+    out.problems += [f"{RUN}/{p}" for p in results.problems]
+    out.notes += [f"{RUN}/{n}" for n in results.notes]
+    out.facts.append(results.summary())
+
+
+def _judged_on(manifest: dict, verdict: dict | None) -> dt.date | None:
+    for value in ((manifest.get("verdict") or {}).get("judged_on"), (verdict or {}).get("today")):
+        try:
+            return dt.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _recompute(out: Outcome, root: Path, manifest: dict) -> None:
+    run = root / RUN
+    verdict_path = run / collect.VERDICT
+    try:
+        recorded = json.loads(verdict_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        out.problems.append(f"{RUN}/{collect.VERDICT}: unreadable ({exc}): the verdict cannot be compared")
+        return
+    summary = manifest.get("verdict") or {}
+    for key, theirs in (("verdict", recorded.get("verdict")), ("exit_code", recorded.get("exit_code")),
+                        ("policy", recorded.get("policy")), ("judged_on", recorded.get("today"))):
+        if summary.get(key) != theirs:
+            out.problems.append(f"{RUN}/{collect.VERDICT}: {key} is {theirs!r}; the signed manifest says {summary.get(key)!r}")
+    inputs = manifest.get("inputs") or {}
+    requirements_file = root / INPUTS / "requirements.toml"
+    try:
+        requirements = catalogue.load(requirements_file) if requirements_file.is_file() else catalogue.load()
+        policy = gate.load_policy(root / inputs["policy"] if inputs.get("policy") else None, requirements)
+    except (gate.PolicyError, OSError, ValueError, KeyError) as exc:
+        out.problems.append(f"the verdict cannot be recomputed: {exc}")
+        return
+    kwargs = {}
+    if inputs.get("baseline"):
+        if "baseline" not in inspect.signature(collect.judge).parameters:
+            out.problems.append(f"{inputs['baseline']}: the run had a baseline, and this harness's gate cannot apply "
+                                "one: the verdict cannot be recomputed as it was judged")
+            return
+        kwargs["baseline"] = root / inputs["baseline"]
+    features = root / INPUTS / "features"
+    report = collect.judge(run, policy, today=_judged_on(manifest, recorded), requirements=requirements,
+                           features_dir=features if features.is_dir() else collect.FEATURES, **kwargs)
+    again = report.as_json()
+    differences = [key for key in sorted(set(again) | set(recorded))
+                   if key not in VOLATILE and again.get(key) != recorded.get(key)]
+    for key in differences:
+        out.problems.append(f"{RUN}/{collect.VERDICT}: {key} disagrees with the verdict recomputed from the bundled "
+                            f"results: recorded {_short(recorded.get(key))}, recomputed {_short(again.get(key))}")
+    if not differences:
+        out.facts.append(f"verdict recomputed from the bundled results with policy {policy.name}: {report.verdict} "
+                         f"(exit {report.exit_code}), as recorded")
+    else:
+        out.facts.append(f"verdict recomputed: {report.verdict} (exit {report.exit_code}); recorded: "
+                         f"{recorded.get('verdict')} (exit {recorded.get('exit_code')})")
+    for reason in report.gate.not_judged:
+        if reason not in (recorded.get("not_judged") or []):
+            out.notes.append(f"recomputing: {reason}")
+
+
+def _short(value, limit: int = 300) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
