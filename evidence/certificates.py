@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -47,13 +47,14 @@ class Certificates:
         return any(holder == "DSP" for holder, _ in self.roles.get(sha256, ()))
 
 
-def read(run_dir: Path) -> tuple[Certificates, list[str]]:
-    folder = Path(run_dir) / FOLDER
+def read(files: Mapping[str, bytes]) -> tuple[Certificates, list[str]]:
+    """The certificates of a run folder's files (a mapping of their paths in it to their bytes)."""
     certs = Certificates()
     problems: list[str] = []
-    for path in sorted(folder.glob("*.pem")):
-        name = f"{FOLDER}/{path.name}"
-        data = path.read_bytes()
+    mine = sorted(n for n in files if n.startswith(f"{FOLDER}/") and n.count("/") == 1)
+    for name in (n for n in mine if n.endswith(".pem")):
+        data = files[name]
+        stem = name[len(FOLDER) + 1:-4]
         if len(data) > MAX_CERTIFICATE_BYTES:
             problems.append(f"{name}: {len(data)} bytes is no certificate")
             continue
@@ -66,23 +67,23 @@ def read(run_dir: Path) -> tuple[Certificates, list[str]]:
             problems.append(f"{name}: holds {len(found)} certificates; expected one")
             continue
         digest = hashlib.sha256(found[0].public_bytes(serialization.Encoding.DER)).hexdigest()
-        if digest != path.stem:
+        if digest != stem:
             problems.append(f"{name}: the certificate in it ({found[0].subject.rfc4514_string()}) hashes to {digest}, "
                             "not to its name: the certificate was replaced")
             continue
         certs.by_sha256[digest] = found[0]
-    for index in sorted(folder.glob("index*.jsonl")):
-        for n, line in enumerate(index.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+    for name in (n for n in mine if n.startswith(f"{FOLDER}/index") and n.endswith(".jsonl")):
+        for n, line in enumerate(files[name].decode("utf-8", errors="replace").splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 entry = json.loads(line)
                 holder, usage, sha = entry["holder"], entry["usage"], entry["sha256"]
             except (ValueError, KeyError, TypeError) as exc:
-                problems.append(f"{FOLDER}/{index.name} line {n}: not an index entry ({exc})")
+                problems.append(f"{name} line {n}: not an index entry ({exc})")
                 continue
-            if sha not in certs.by_sha256 and not any(sha in p for p in problems):
-                problems.append(f"{FOLDER}/{index.name} line {n}: names certificate {sha} of {holder} ({usage}), "
+            if sha not in certs.by_sha256 and f"{FOLDER}/{sha}.pem" not in files:
+                problems.append(f"{name} line {n}: names certificate {sha} of {holder} ({usage}), "
                                 "which is not in the bundle")
             certs.roles.setdefault(sha, set()).add((str(holder), str(usage)))
     return certs, problems

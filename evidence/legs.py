@@ -21,7 +21,10 @@ signature covers them.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import gbcs
@@ -78,6 +81,32 @@ def _verify_duis(xml: bytes, certs: Certificates, signer: str | None) -> tuple[s
     return None, why
 
 
+_SHARED: tuple = ()
+"""(legs, data, certs) for the worker processes of `_verify_all`, which inherit it by fork."""
+PARALLEL_FROM = 200
+
+
+def _verify_one(i: int) -> tuple[str | None, str]:
+    legs, data, certs = _SHARED
+    leg = legs[i]
+    return _verify_duis(data[leg.sha256], certs, leg.signer)
+
+
+def _verify_all(todo: list[int], legs: list[Leg], data: dict[str, bytes], certs: Certificates) -> dict[int, tuple]:
+    """`_verify_duis` of each leg in `todo`: in one process per core where there are many (signature
+    checking is most of a bundle's verification), in this one otherwise."""
+    global _SHARED
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1), 4)
+    if workers < 2 or len(todo) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return {i: _verify_duis(data[legs[i].sha256], certs, legs[i].signer) for i in todo}
+    _SHARED = (legs, data, certs)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return dict(zip(todo, pool.map(_verify_one, todo, chunksize=max(1, len(todo) // (workers * 4)))))
+    finally:
+        _SHARED = ()
+
+
 def _code(xml: bytes) -> str | None:
     return peek.outcome_code(xml)
 
@@ -95,7 +124,9 @@ def check(legs: list[Leg], data: dict[str, bytes], certs: Certificates, scenario
     node ID -> passed / failed / error / skipped, from the bundled JUnit."""
     out = LegResults()
     answers = _answers(legs)
-    for leg in legs:
+    verified = _verify_all([i for i, leg in enumerate(legs) if leg.sha256 in data and leg.signer is not None],
+                           legs, data, certs)
+    for i, leg in enumerate(legs):
         xml = data.get(leg.sha256)
         if xml is None:
             continue                # its file is missing or altered: already a problem
@@ -104,7 +135,7 @@ def check(legs: list[Leg], data: dict[str, bytes], certs: Certificates, scenario
         if leg.signer is None:
             out.counts["unsigned"] += 1
             continue
-        verified_by, why = _verify_duis(xml, certs, leg.signer)
+        verified_by, why = verified[i]
         if leg.direction == "from-target":
             if verified_by is not None and certs.is_dsp(verified_by):
                 out.counts["verified"] += 1

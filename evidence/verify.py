@@ -110,12 +110,22 @@ def verify(bundle: Path, ca_file: Path | None = None, *, work: Path | None = Non
             out.problems.append(str(exc))
             return out
         root = Path(tmp)
-        _check_members(out, z, members, manifest, root)
-        run = root / RUN
-        scenario_status = _junit_status(run / collect.JUNIT, out)
-        _check_wire_and_signatures(out, run, scenario_status)
+        contents = _check_members(out, z, members, manifest, root)
+        run_files = {name[len(RUN) + 1:]: data for name, data in contents.items() if name.startswith(f"{RUN}/")}
+        scenario_status = _junit_status(run_files.get(collect.JUNIT), out)
+        _check_wire_and_signatures(out, run_files, scenario_status)
         _recompute(out, root, manifest)
     return out
+
+
+def _judge_reads(name: str) -> bool:
+    """Whether the gate reads this member (only those are unpacked, to a temporary folder): the run's
+    results and facts and the inputs, not the wire bytes, certificates or Allure's attachments."""
+    if name.startswith(f"{INPUTS}/"):
+        return True
+    if not name.startswith(f"{RUN}/") or name.startswith((f"{RUN}/wire/", f"{RUN}/certificates/")):
+        return False
+    return not name.startswith(f"{RUN}/{collect.ALLURE_DIR}/") or name.endswith("-result.json")
 
 
 def _check_signature(out: Outcome, signature: bytes, manifest_bytes: bytes, ca_file: Path | None) -> None:
@@ -141,7 +151,9 @@ def _check_signature(out: Outcome, signature: bytes, manifest_bytes: bytes, ca_f
 
 
 def _check_members(out: Outcome, z: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], manifest: dict,
-                   root: Path) -> None:
+                   root: Path) -> dict[str, bytes]:
+    """Every listed member's bytes, each checked against the manifest; those the gate reads unpacked under `root`."""
+    contents: dict[str, bytes] = {}
     listed = manifest["files"]
     for name in sorted(set(members) - set(listed) - {MANIFEST, SIGNATURE}):
         out.problems.append(f"{name}: in the bundle but not in the signed manifest")
@@ -152,7 +164,7 @@ def _check_members(out: Outcome, z: zipfile.ZipFile, members: dict[str, zipfile.
             out.problems.append(f"{name}: listed in the manifest but missing from the bundle")
             continue
         try:
-            data = _read(z, info, max(entry["bytes"], 0) + 1)
+            data = _read(z, info, MAX_MEMBER_BYTES)     # bounded whatever the manifest or zip header claim
         except (zipfile.BadZipFile, OSError, EOFError) as exc:   # CRC errors included
             out.problems.append(f"{name}: cannot be read from the zip ({exc})")
             continue
@@ -160,10 +172,14 @@ def _check_members(out: Outcome, z: zipfile.ZipFile, members: dict[str, zipfile.
         if actual != {"sha256": entry["sha256"], "bytes": entry["bytes"]}:
             out.problems.append(f"{name}: SHA-256 {actual['sha256']} ({actual['bytes']} bytes) is not the manifest's "
                                 f"{entry['sha256']} ({entry['bytes']} bytes): the file was changed after signing")
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    out.facts.append(f"{len(listed)} files listed in the manifest")
+        contents[name] = data
+        if _judge_reads(name):
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    out.facts.append(f"{len(listed)} files, each as the manifest lists it" if not out.problems
+                     else f"{len(listed)} files listed in the manifest")
+    return contents
 
 
 def _nodeid_key(nodeid: str) -> tuple[str, str]:
@@ -172,11 +188,11 @@ def _nodeid_key(nodeid: str) -> tuple[str, str]:
     return ".".join([module, *parts[1:-1]]), parts[-1]
 
 
-def _junit_status(path: Path, out: Outcome) -> dict[tuple[str, str], str]:
-    if not path.is_file():
+def _junit_status(data: bytes | None, out: Outcome) -> dict[tuple[str, str], str]:
+    if data is None:
         return {}
     try:
-        root = ET.parse(path).getroot()
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
         out.problems.append(f"{RUN}/{collect.JUNIT}: not XML ({exc})")
         return {}
@@ -188,7 +204,7 @@ def _junit_status(path: Path, out: Outcome) -> dict[tuple[str, str], str]:
     return status
 
 
-def _check_wire_and_signatures(out: Outcome, run: Path, junit: dict[tuple[str, str], str]) -> None:
+def _check_wire_and_signatures(out: Outcome, run: dict[str, bytes], junit: dict[tuple[str, str], str]) -> None:
     legs, problems = wire.read(run)
     out.problems += [f"{RUN}/{p}" for p in problems]
     if not legs:

@@ -8,6 +8,8 @@
 
 `read` takes the index apart, refusing lines that do not keep that shape; `check_files` checks that
 every leg's file is there, is as long as the index says and hashes to its name and its index entry.
+Both read a run folder's files as a mapping of their paths in it to their bytes (a bundle's, read
+into memory: nothing is unpacked to disk).
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Mapping
 
 FOLDER = "wire"
 MAX_INDEX_LINE = 64 * 1024
@@ -44,34 +46,32 @@ class Leg:
         return f"{self.leg} {self.direction} [{self.request_id}] of {self.scenario} ({self.file})"
 
 
-def read(run_dir: Path) -> tuple[list[Leg], list[str]]:
+def read(files: Mapping[str, bytes]) -> tuple[list[Leg], list[str]]:
     """Every leg of every index file, in recorded order per file, and the problems of the index itself."""
-    folder = Path(run_dir) / FOLDER
     legs: list[Leg] = []
     problems: list[str] = []
-    for index in sorted(folder.glob("index*.jsonl")):
-        name = f"{FOLDER}/{index.name}"
-        with index.open("rb") as f:
-            for n, raw in enumerate(f, start=1):
-                where = f"{name} line {n}"
-                if len(raw) > MAX_INDEX_LINE:
-                    problems.append(f"{where}: a line of {len(raw)} bytes is not an index entry")
-                    continue
-                if not raw.strip():
-                    continue
-                try:
-                    entry = json.loads(raw)
-                except ValueError as exc:
-                    problems.append(f"{where}: not JSON ({exc})")
-                    continue
-                leg, why = _leg(entry, where, n)
-                if leg is None:
-                    problems.append(f"{where}: {why}")
-                else:
-                    legs.append(leg)
-                if len(legs) > MAX_LEGS:
-                    problems.append(f"{name}: more than {MAX_LEGS} legs; the rest are not read")
-                    return legs, problems
+    indexes = sorted(n for n in files if n.startswith(f"{FOLDER}/index") and n.endswith(".jsonl") and n.count("/") == 1)
+    for name in indexes:
+        for n, raw in enumerate(files[name].split(b"\n"), start=1):
+            where = f"{name} line {n}"
+            if len(raw) > MAX_INDEX_LINE:
+                problems.append(f"{where}: a line of {len(raw)} bytes is not an index entry")
+                continue
+            if not raw.strip():
+                continue
+            try:
+                entry = json.loads(raw)
+            except ValueError as exc:
+                problems.append(f"{where}: not JSON ({exc})")
+                continue
+            leg, why = _leg(entry, where, n)
+            if leg is None:
+                problems.append(f"{where}: {why}")
+            else:
+                legs.append(leg)
+            if len(legs) > MAX_LEGS:
+                problems.append(f"{name}: more than {MAX_LEGS} legs; the rest are not read")
+                return legs, problems
     return legs, problems
 
 
@@ -96,10 +96,9 @@ def _leg(entry, where: str, order: int) -> tuple[Leg | None, str]:
                length, where, order), ""
 
 
-def check_files(run_dir: Path, legs: list[Leg]) -> tuple[dict[str, bytes], list[str], list[str]]:
+def check_files(files: Mapping[str, bytes], legs: list[Leg]) -> tuple[dict[str, bytes], list[str], list[str]]:
     """Each leg's bytes by SHA-256, the problems (a file missing, of another length, or whose hash is not
     its name), and notes (files no index names)."""
-    folder = Path(run_dir) / FOLDER
     data: dict[str, bytes] = {}
     problems: list[str] = []
     wanted = {leg.sha256 for leg in legs}
@@ -108,10 +107,8 @@ def check_files(run_dir: Path, legs: list[Leg]) -> tuple[dict[str, bytes], list[
             if len(data[leg.sha256]) != leg.length:
                 problems.append(f"{leg.where}: {leg.file} is {len(data[leg.sha256])} bytes; the index says {leg.length}")
             continue
-        path = folder / f"{leg.sha256}.xml"
-        try:
-            content = path.read_bytes()
-        except OSError:
+        content = files.get(leg.file)
+        if content is None:
             problems.append(f"{leg.where}: {leg.describe()}: the file is missing")
             continue
         actual = hashlib.sha256(content).hexdigest()
@@ -122,6 +119,6 @@ def check_files(run_dir: Path, legs: list[Leg]) -> tuple[dict[str, bytes], list[
         if len(content) != leg.length:
             problems.append(f"{leg.where}: {leg.file} is {len(content)} bytes; the index says {leg.length}")
         data[leg.sha256] = content
-    notes = [f"{FOLDER}/{p.name}: no index names it" for p in sorted(folder.glob("*.xml"))
-             if p.stem not in wanted] if folder.is_dir() else []
+    notes = [f"{name}: no index names it" for name in sorted(files)
+             if name.startswith(f"{FOLDER}/") and name.endswith(".xml") and name[len(FOLDER) + 1:-4] not in wanted]
     return data, problems, notes
