@@ -29,7 +29,7 @@ from reports import collect, environment, html
 ROOT = Path(__file__).resolve().parent.parent
 S1SP_CHOICES = ("all", "S1SP1", "S1SP2", "S1SP3")
 OUTPUTS = ("allure-results", "junit.xml", "cucumber.json", "report.html", "run-info.json", "progress.jsonl",
-           "verdict.json", "pytest.log", "allure-report")
+           "verdict.json", "pytest.log", "allure-report", "wire", "certificates", "evidence-bundle.zip")
 EXIT_NOT_JUDGED = gate.EXIT_NOT_JUDGED
 
 
