@@ -297,3 +297,17 @@ def test_something_that_is_no_bundle_exits_2(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"not a zip")
     proc = verify(tmp_path / "x.zip", None)
     assert proc.returncode == 2 and "not a readable zip" in proc.stderr
+
+
+def test_a_baseline_goes_into_the_bundle_as_it_was_and_the_manifest_names_it(run, tmp_path):
+    baseline = tmp_path / "known-deviations.toml"
+    baseline.write_bytes(b'[[deviation]]\nrequirement = "MP107-R1.4"\nreason = "ticket DCC-1"\n')
+    out = tmp_path / "with-baseline.zip"
+    made = mp107("bundle", run["dir"], "-o", out, "--baseline", baseline)
+    assert made.returncode == 0, made.stderr
+    files = members(out)
+    assert files["inputs/baseline/known-deviations.toml"] == baseline.read_bytes()
+    assert json.loads(files["manifest.json"])["inputs"]["baseline"] == "inputs/baseline/known-deviations.toml"
+    checked = verify(out, None)
+    # Recomputed with the baseline where the gate takes one (issue 17); where it cannot, that is named.
+    assert checked.returncode == 0 or any("inputs/baseline/known-deviations.toml" in d for d in disagreements(checked))
