@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance import catalogue, gate
-from reports import collect
+from reports import collect, html
 
 from . import certificates as certs_mod, cms, legs as legs_mod, wire
 from .manifest import INPUTS, MANIFEST, RUN, SIGNATURE, ManifestError, file_entry, loads, safe_path
@@ -45,6 +45,9 @@ class BundleUnreadable(Exception):
 class Outcome:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    """details a reader may want (--verbose): e.g. each request that does not verify and was refused"""
+    warnings: list[str] = field(default_factory=list)
+    """what limits what the verification proves (always shown): no CA given, another harness"""
     facts: list[str] = field(default_factory=list)
     signed: cms.Signed | None = None
 
@@ -146,7 +149,7 @@ def _check_signature(out: Outcome, signature: bytes, manifest_bytes: bytes, ca_f
     if out.signed.trusted:
         out.facts.append(f"manifest signed by {out.signed.signer} ({when}), which chains to {ca_file}")
     else:
-        out.notes.append(f"manifest signed by {out.signed.signer} ({when}); NOT checked against a CA (no --ca): "
+        out.warnings.append(f"manifest signed by {out.signed.signer} ({when}); NOT checked against a CA (no --ca): "
                          "this shows the files agree with each other, not who made the bundle")
 
 
@@ -256,6 +259,11 @@ def _recompute(out: Outcome, root: Path, manifest: dict) -> None:
                         ("policy", recorded.get("policy")), ("judged_on", recorded.get("today"))):
         if summary.get(key) != theirs:
             out.problems.append(f"{RUN}/{collect.VERDICT}: {key} is {theirs!r}; the signed manifest says {summary.get(key)!r}")
+    made_by = (manifest.get("harness") or {}).get("commit")
+    here = html.harness_commit() or "unknown"
+    if made_by and made_by != here:
+        out.warnings.append(f"the bundle was made by the harness at {made_by}; this is {here}: the verdict is recomputed "
+                         "with this harness's gate, the bundle's policy, catalogue and feature tags")
     inputs = manifest.get("inputs") or {}
     requirements_file = root / INPUTS / "requirements.toml"
     try:

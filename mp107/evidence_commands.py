@@ -91,11 +91,12 @@ def cmd_verify(args, extra) -> int:
         return EXIT_UNREADABLE
     for fact in outcome.facts:
         print(f"  ok: {fact}")
-    notes = outcome.notes if args.verbose else [n for n in outcome.notes if "NOT checked" in n]
-    for note in notes:
+    for warning in outcome.warnings:
+        print(f"  warning: {warning}")
+    for note in outcome.notes if args.verbose else ():
         print(f"  note: {note}")
-    if not args.verbose and len(outcome.notes) > len(notes):
-        print(f"  ({len(outcome.notes) - len(notes)} more notes: --verbose)")
+    if not args.verbose and outcome.notes:
+        print(f"  ({len(outcome.notes)} notes: --verbose)")
     for problem in outcome.problems:
         print(f"  DISAGREES: {problem}")
     if outcome.ok:
