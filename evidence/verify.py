@@ -268,7 +268,8 @@ def _recompute(out: Outcome, root: Path, manifest: dict) -> None:
     requirements_file = root / INPUTS / "requirements.toml"
     try:
         requirements = catalogue.load(requirements_file) if requirements_file.is_file() else catalogue.load()
-        policy = gate.load_policy(root / inputs["policy"] if inputs.get("policy") else None, requirements)
+        policy = (gate.load_policy(root / inputs["policy"], requirements) if inputs.get("policy")
+                  else gate.parse_policy(gate.BUILTIN_POLICY, requirements))    # the run had no policy file
     except (gate.PolicyError, OSError, ValueError, KeyError) as exc:
         out.problems.append(f"the verdict cannot be recomputed: {exc}")
         return
