@@ -299,7 +299,8 @@ def pytest_runtest_makereport(item, call):
         and hasattr(call.excinfo.value, "component")
     if report.failed and violation:     # JUnit readers see which component broke which requirement, where
         v = call.excinfo.value
-        for name, value in (("component", v.component), ("violated", " ".join(v.requirements)), ("step", v.step)):
+        for name, value in (("component", v.component), ("violated", " ".join(v.requirements)), ("step", v.step),
+                            ("reason", verdicts.reason_line(str(v)))):     # one line: expected / got / RequestID
             report.user_properties.append((name, value))
             item.user_properties.append((name, value))
     if report.skipped and call.excinfo is not None and verdicts.is_not_applicable(str(call.excinfo.value)):

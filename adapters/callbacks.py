@@ -59,6 +59,8 @@ EVIDENCE_PER_REQUEST = 8
 """outcomes kept as evidence per RequestID (the oldest go first)"""
 EVIDENCE_REQUESTS = 256
 """RequestIDs with evidence kept (the oldest go first)"""
+ARRIVALS = 64
+"""Responses remembered by RequestID and time of arrival, for saying what came while an outcome was awaited"""
 EVIDENCE_BODY_BYTES = 16 * 1024
 """bytes of each evidence body kept (its full size is recorded)"""
 PENDING_BYTES = 64 * 1024 * 1024
@@ -136,6 +138,8 @@ class CallbackReceiver:
         self._pending_bytes = 0
         self._settled: OrderedDict[str, str] = OrderedDict()       # RequestID -> sha256 of its verified outcome
         self._evidence: OrderedDict[str, deque[Evidence]] = OrderedDict()
+        self.arrivals: deque[tuple[float, str, str]] = deque(maxlen=ARRIVALS)
+        """(time.time(), RequestID, what) of every Response POSTed, newest last: what came (adapters/silence.py)"""
         self._cond = threading.Condition()
         self._connections: set = set()                             # open connections (kept alive between POSTs)
         self.refused: deque[str] = deque(maxlen=20)
@@ -317,12 +321,14 @@ class CallbackReceiver:
                 self._outcomes[rid] = body
                 self._pending_bytes += len(body)
                 self.received += 1
+                self.arrivals.append((time.time(), rid, "a verified outcome"))
                 self._cond.notify_all()
                 return 204, None
             elif settled == digest:
                 reason, status = "arrived after the verified outcome (a byte-identical re-delivery)", 204
             else:
                 reason, status = "arrived after the verified outcome, and differs from it (the first is kept)", 409
+            self.arrivals.append((time.time(), rid, f"an outcome not taken ({reason[:120]})"))
             kept = self._evidence.pop(rid, None) or deque(maxlen=EVIDENCE_PER_REQUEST)
             kept.append(Evidence(rid, reason, body[:EVIDENCE_BODY_BYTES], len(body), sender, time.time()))
             self._evidence[rid] = kept                      # most recent last

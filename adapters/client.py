@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from duis import codec, messages, signing
 from duis.types import EUI64, RequestID
 
+from .silence import OutcomeWaits
 from .target import Acknowledgement, Outcome, Target, TargetFault
 
 CRITICAL_CV = 4      # 6.15.1: the DCC transforms the request (see reference docs on CV 4)
@@ -69,6 +70,12 @@ class Client:
         self.outcome_timeout = outcome_timeout
         self.counter = OriginatorCounter()
         self.exchanges: list[Exchange] = []
+        self.waits = OutcomeWaits()
+        """gives up on a silent target after a few outcome waits in a row that got nothing (adapters/silence.py)"""
+
+    def outcome_waits(self) -> dict:
+        """How the outcome waits went, for run-info.json (whether the harness gave up, and why)."""
+        return self.waits.report()
 
     def request_id(self, user_id: str, device_id: str) -> RequestID:
         return RequestID(EUI64.parse(user_id), EUI64.parse(device_id), self.counter.next(user_id))
@@ -115,5 +122,5 @@ class Client:
         if len(exchange.legs) > 1:       # the DCC's own interface: say which way the request went
             exchange.notes.extend(leg.summary() for leg in exchange.legs)
         if await_outcome and exchange.ack.code == "I99":
-            exchange.outcome = self.target.await_outcome(request_id, self.outcome_timeout)
+            exchange.outcome = self.waits.await_outcome(self.target, request_id, self.outcome_timeout)
         return exchange

@@ -194,6 +194,8 @@ class Kind:
     equivalent: bool = False
     """a rewriting XML allows (another legal encoding, CDATA, a comment): the request means what the
     correct one means, so a target may refuse it, or must treat it exactly as the correct request"""
+    note: str = ""
+    """what the evidence should say about the spoiled request, beyond its name (shown with the verdict)"""
 
 
 # --------------------------------------------------------------------------- XML attacks (MP107-R4.2)
@@ -230,8 +232,16 @@ def _internal_subset(b: Base) -> Spoiled:
 
 
 def _processing_instruction(b: Base) -> Spoiled:
+    """Well-formed XML, but more than was signed: the signature's Reference URI="" covers the whole
+    document, and a processing instruction outside the root is part of it (MP107-R4.1, not R4.2)."""
     return b.edited(lambda xml: _declared(
         xml, b'<?xml-stylesheet type="text/xsl" href="' + UNREACHABLE_URL.encode() + b'"?>'))
+
+
+NOT_COVERED = ("well-formed XML, but the processing instruction before the root was added after signing: the "
+               "signature (Reference URI=\"\", the whole document) does not cover it, so the request is not what "
+               "its sender signed (MP107-R4.1); xmlsec1 refuses it, a verifier that checks only the document "
+               "element (signxml alone) would not")
 
 
 def _deep_nesting(b: Base) -> Spoiled:
@@ -542,7 +552,6 @@ MALFORMATIONS: dict[str, Kind] = {
     "a request expanding entities a billion times": _r42(_billion_laughs),
     "a request with an XInclude": _r42(_xinclude),
     "a request with a DOCTYPE and an internal subset": _r42(_internal_subset),
-    "a request with a processing instruction before its root": _r42(_processing_instruction),
     "a request nested 10,000 elements deep": _r42(_deep_nesting),
     "a request with 5,000 attributes on one element": _r42(_many_attributes),
     "a request with a text node of a million characters": _r42(_huge_text),
@@ -573,6 +582,8 @@ MALFORMATIONS: dict[str, Kind] = {
     "a request signed with a key the DCC does not know": _r41(_signed_by_stranger),
     "a request whose Command Variant was changed after signing": _r41(_command_variant_after_signing),
     "a request whose replacement certificates were swapped after signing": _r41(_certificates_swapped_after_signing),
+    "a request with a processing instruction added before its root after signing": Kind(
+        _processing_instruction, "MP107-R4.1", note=NOT_COVERED),
     # counters
     "the same 6.24.1 sent twice": Kind(_sent_twice, "MP107-R4.3", needs_earlier=True),
     "a request reusing the OriginatorCounter of one already accepted": Kind(_counter_equal, "MP107-R4.3",

@@ -38,6 +38,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance import verdicts
+from conformance.baseline import Baseline, Deviation
 from conformance.catalogue import Requirement
 
 S1SPS = ("S1SP1", "S1SP2", "S1SP3")
@@ -46,12 +48,14 @@ BUILTIN_POLICY = {
     "name": "release (built-in default)",
     "mandatory": ["MP107-R1.*", "MP107-R2.*", "MP107-R3.*", "MP107-R4.*"],
     "not_applicable": "finding",
+    "known_deviations": "finding",
 }
 
 EXIT_CONFORMANT, EXIT_NOT_CONFORMANT, EXIT_NOT_JUDGED = 0, 1, 2
 EXIT_INCOMPLETE = EXIT_NOT_JUDGED
 VERDICTS = {EXIT_CONFORMANT: "CONFORMANT", EXIT_NOT_CONFORMANT: "NOT CONFORMANT", EXIT_NOT_JUDGED: "NOT JUDGED"}
 NOT_APPLICABLE_POLICIES = ("accepted", "finding")
+KNOWN_DEVIATION_POLICIES = ("accepted", "finding")
 COMPONENT_GROUPS = ("DSP", *S1SPS, "SMETS2 device", "Data fix")
 
 
@@ -86,6 +90,10 @@ class Policy:
     not_applicable: str = "finding"
     """"accepted": a mandatory requirement the statement ruled out is reported, not a finding (uit);
     "finding": it is a finding (release: the target must let every scenario run)"""
+    known_deviations: str = "finding"
+    """a failure the target's baseline (--baseline, conformance/baseline.py) lists: "accepted" (uit) reports
+    it as a known deviation and no finding; "finding" (release) keeps it a finding, marked known, that only
+    a waiver lets go"""
 
     def mandatory_ids(self, requirements: dict[str, Requirement], tagged: set[str]) -> list[str]:
         out = []
@@ -119,6 +127,10 @@ def parse_policy(data: dict, requirements: dict[str, Requirement], source: str =
     if not_applicable not in NOT_APPLICABLE_POLICIES:
         raise PolicyError(f"{source}: [policy] not_applicable must be one of {list(NOT_APPLICABLE_POLICIES)}, "
                           f"not {not_applicable!r}")
+    known_deviations = head.get("known_deviations", "finding")
+    if known_deviations not in KNOWN_DEVIATION_POLICIES:
+        raise PolicyError(f"{source}: [policy] known_deviations must be one of {list(KNOWN_DEVIATION_POLICIES)}, "
+                          f"not {known_deviations!r}")
     if "policy" in data and unknown_keys:
         raise PolicyError(f"{source}: unknown top-level keys {sorted(unknown_keys)}")
     mandatory = head.get("mandatory")
@@ -145,7 +157,8 @@ def parse_policy(data: dict, requirements: dict[str, Requirement], source: str =
         if "expires" not in w:
             raise PolicyError(f"{where}: a waiver needs an expiry date (expires = YYYY-MM-DD)")
         waivers.append(Waiver(rid, s1sp, reason, _date(w["expires"], where)))
-    return Policy(head.get("name", Path(source).stem), mandatory, if_tagged, waivers, source, not_applicable)
+    return Policy(head.get("name", Path(source).stem), mandatory, if_tagged, waivers, source, not_applicable,
+                  known_deviations)
 
 
 def load_policy(path: Path | None, requirements: dict[str, Requirement]) -> Policy:
@@ -176,6 +189,14 @@ class Finding:
     cells: list[str] = field(default_factory=list)    # cell anchors
     waived_by: Waiver | None = None
     cause: str = ""
+    reason: str = ""
+    """one line: why (a failure: its first failing step's expected / got / RequestID, verdicts.reason_line)"""
+    scenarios: list[str] = field(default_factory=list)
+    """the scenarios behind it (their full names: feature file and scenario), the failing ones for a failure"""
+    known: Deviation | None = None
+    """a failure the target's baseline lists (a known deviation); accepted or not as the policy says"""
+    accepted: bool = False
+    """a known deviation the policy accepts: reported, not open"""
 
 
 @dataclass
@@ -195,10 +216,23 @@ class GateResult:
     """mandatory requirements (and cells) the statement ruled out, accepted by the policy"""
     blocked: list[str] = field(default_factory=list)
     """requirements not reached because another component failed first"""
+    skipped: list[dict] = field(default_factory=list)
+    """every applicable scenario of a mandatory requirement that was skipped (it blocks a pass, SPEC §5),
+    whatever else covered its cells: {"scenario", "name", "s1sp", "requirements", "reason"}"""
+    baseline: Baseline | None = None
+    deviations_expired: list[tuple[Deviation, list[Finding]]] = field(default_factory=list)
+    """baseline entries past their expiry: they accept nothing; with the failures they would have covered"""
+    deviations_not_exercised: list[Deviation] = field(default_factory=list)
+    """baseline entries none of whose scenarios ran to a verdict here: neither confirmed nor stale"""
 
     @property
     def open_findings(self) -> list[Finding]:
-        return [f for f in self.findings if f.waived_by is None]
+        return [f for f in self.findings if f.waived_by is None and not f.accepted]
+
+    @property
+    def known_deviations(self) -> list[Finding]:
+        """failures the baseline lists (accepted or not), in the order found"""
+        return [f for f in self.findings if f.known is not None and f.kind == "failed"]
 
     @property
     def exit_code(self) -> int:
@@ -244,8 +278,8 @@ def _classify(entries) -> str:
 
 def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, tagged: set[str],
              selected_s1sps: tuple[str, ...] = S1SPS, today: dt.date | None = None,
-             not_judged: list[str] | None = None) -> GateResult:
-    """Judge a `reports.matrix.Matrix` against `policy`."""
+             not_judged: list[str] | None = None, baseline: Baseline | None = None) -> GateResult:
+    """Judge a `reports.matrix.Matrix` against `policy` (and the target's `baseline` of known deviations)."""
     today = today or dt.date.today()
     not_judged = list(not_judged or [])
     mandatory = policy.mandatory_ids(requirements, tagged)
@@ -254,6 +288,8 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
     incomplete_groups: set[str] = set()
     accepted_na: list[str] = []
     blocked: list[str] = []
+    expired_deviations: dict[Deviation, list[Finding]] = {
+        d: [] for d in (baseline.deviations if baseline else ()) if d.expired(today)}
     if tuple(selected_s1sps) != S1SPS:
         incomplete.append(f"only {', '.join(selected_s1sps)} selected: the other S1SPs were not run")
 
@@ -274,9 +310,12 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
             else:
                 findings.append(Finding(rid, s1sp, group, "not applicable",
                                         f"{rid} is only not applicable {where} (policy {policy.name} needs it run)",
-                                        cells, cause="; ".join(reasons)[:300]))
+                                        cells, cause="; ".join(reasons)[:300],
+                                        reason=f"not applicable: {'; '.join(reasons)}"[:verdicts.REASON_CHARS],
+                                        scenarios=[e.scenario.full_name for e in entries]))
         else:
-            findings.append(Finding(rid, s1sp, group, "not covered", f"{rid} is not covered {where}", cells))
+            findings.append(Finding(rid, s1sp, group, "not covered", f"{rid} is not covered {where}", cells,
+                                    reason=f"no scenario traced to {rid} ran to a verdict {where}"))
 
     for rid in mandatory:
         req = requirements[rid]
@@ -287,9 +326,12 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
                     continue
                 s1sp = cell.column.s1sp
                 group = e.component or group_of(req, s1sp)
-                findings.append(Finding(rid, s1sp, group, "failed",
-                                        f"{rid} failed on {group}" + (f" ({cell.column.label})" if s1sp else ""),
-                                        [cell.id], cause=e.note))
+                finding = Finding(rid, s1sp, group, "failed",
+                                  f"{rid} failed on {group}" + (f" ({cell.column.label})" if s1sp else ""),
+                                  [cell.id], cause=e.note, reason=verdicts.reason_line(e.scenario.message),
+                                  scenarios=[e.scenario.full_name])
+                _match_baseline(finding, baseline, today, expired_deviations)
+                findings.append(finding)
         entries = [e for c in row.cells.values() for e in c.entries]
         if not row.executed:
             uncovered(rid, req, entries, None, "(no scenario ran to a verdict)",
@@ -299,12 +341,14 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
                 for cell in (c for c in row.cells.values() if c.column.s1sp == s1sp):
                     if not cell.executed:
                         uncovered(rid, req, cell.entries, s1sp, f"for {cell.column.label}", [cell.id])
-    # Merge per-cell findings of the same requirement, component and kind into one line each.
+    findings += _stale(matrix, baseline, today, findings)
+    # Merge per-cell findings of the same requirement, component, kind (and known deviation) into one line each.
     merged: dict[tuple, Finding] = {}
     for f in findings:
-        key = (f.requirement, f.group, f.kind)
+        key = (f.requirement, f.group, f.kind, f.known)
         if key in merged:
             merged[key].cells.extend(f.cells)
+            merged[key].scenarios.extend(sc for sc in f.scenarios if sc not in merged[key].scenarios)
             if f.cause and f.cause not in merged[key].cause:
                 merged[key].cause = "; ".join(filter(None, [merged[key].cause, f.cause]))
         else:
@@ -313,6 +357,13 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
     for f in findings:
         if f.kind == "failed" and len(f.cells) > 1:
             f.text = f"{f.requirement} failed on {f.group} ({len(f.cells)} cells)"
+        if f.known is not None and f.kind == "failed":
+            f.text += f" - known deviation ({f.known.ticket})"
+            f.accepted = policy.known_deviations == "accepted"
+    skipped = _skipped_scenarios(matrix, requirements, set(mandatory), selected_s1sps)
+    for item in skipped:
+        incomplete.append(f"scenario skipped: {item['name']} ({', '.join(item['requirements'])}) - {item['reason']}")
+        incomplete_groups.update(item["groups"])
 
     used: dict[Waiver, list[Finding]] = {}
     expired: dict[Waiver, list[Finding]] = {w: [] for w in policy.waivers if w.expired(today)}
@@ -333,7 +384,7 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
         if name == "SMETS2 device" and not smets2_seen and not any(f.group == name for f in findings):
             continue
         mine = [f for f in findings if f.group == name or (f.group == "S1SP (all)" and name in S1SPS)]
-        open_ = [f for f in mine if f.waived_by is None]
+        open_ = [f for f in mine if f.waived_by is None and not f.accepted]
         broken = _broken_in_group(matrix, requirements, name)
         executed = _executed_in_group(matrix, requirements, name)
         if name in S1SPS and name not in selected_s1sps:
@@ -351,9 +402,72 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
         else:
             verdict = "CONFORMANT"
         groups[name] = {"verdict": verdict, "findings": mine, "broken": broken,
-                        "causes": sorted({f.cause for f in open_ if f.cause})}
+                        "causes": sorted({f.cause for f in open_ if f.cause}),
+                        "known_deviations": sum(1 for f in mine if f.accepted)}
+    exercised = {f.known for f in findings if f.known is not None}       # confirmed, or found stale
     return GateResult(policy, today, mandatory, findings, not_judged, groups,
-                      list(used.items()), list(expired.items()), unused, incomplete, accepted_na, blocked)
+                      list(used.items()), list(expired.items()), unused, incomplete, accepted_na, blocked,
+                      [{k: v for k, v in item.items() if k != "groups"} for item in skipped], baseline,
+                      list(expired_deviations.items()),
+                      [d for d in (baseline.deviations if baseline else ()) if d not in exercised
+                       and d not in expired_deviations])
+
+
+def _match_baseline(finding: Finding, baseline: Baseline | None, today: dt.date,
+                    expired: dict[Deviation, list[Finding]]) -> None:
+    """Mark a failure the baseline lists as a known deviation (an expired entry only records it)."""
+    for deviation in (baseline.deviations if baseline else ()):
+        if not deviation.matches(finding.requirement, finding.group, finding.scenarios[0]):
+            continue
+        if deviation.expired(today):
+            expired[deviation].append(finding)
+        elif finding.known is None:
+            finding.known = deviation
+
+
+def _stale(matrix, baseline: Baseline | None, today: dt.date, findings: list[Finding]) -> list[Finding]:
+    """A finding "baseline stale" for each current baseline entry that matched no failure although a
+    scenario it names ran and passed: the deviation went away, and the baseline must say so."""
+    out = []
+    still = {f.known for f in findings if f.known is not None}
+    for deviation in (baseline.deviations if baseline else ()):
+        if deviation in still or deviation.expired(today) or deviation.requirement not in matrix.rows:
+            continue
+        s1sp = deviation.component if deviation.component in S1SPS else None
+        passed = [e.scenario.full_name for cell in matrix.rows[deviation.requirement].cells.values()
+                  for e in cell.entries if e.status == "passed" and deviation.names(e.scenario.full_name)
+                  and (s1sp is None or e.scenario.s1sp in (None, s1sp))]
+        if not passed:
+            continue
+        passed = list(dict.fromkeys(passed))
+        out.append(Finding(deviation.requirement, s1sp, deviation.component, "baseline stale",
+                           f"{deviation.requirement} on {deviation.component}: baseline stale - the known deviation "
+                           f"({deviation.ticket}) no longer fails", [], reason=(
+                               f"{len(passed)} scenario(s) the baseline expects to fail passed, e.g. {passed[0]}; "
+                               f"close {deviation.ticket} and remove the entry from "
+                               f"{baseline.source}")[:verdicts.REASON_CHARS],
+                           scenarios=passed, known=deviation))
+    return out
+
+
+def _skipped_scenarios(matrix, requirements, mandatory: set[str], selected_s1sps) -> list[dict]:
+    """Each skipped scenario (applicable, could not run) that traces to a mandatory requirement, with
+    its reason and the components whose verdict it leaves incomplete: listed one by one, even where
+    other scenarios covered the same cells (a passed E19 does not prove E11 or E5)."""
+    out = []
+    for sc in matrix.scenarios:
+        if sc.status not in ("skipped", "unknown") or (sc.s1sp and sc.s1sp not in selected_s1sps):
+            continue
+        reqs = [r for r in sc.requirements if r in mandatory]
+        if not reqs:
+            continue
+        groups = {sc.s1sp if sc.s1sp and "S1SP" in (requirements[r].components or ()) else group_of(requirements[r], None)
+                  for r in reqs}
+        first = (sc.message.strip().splitlines() or ["no reason given"])[0]
+        out.append({"scenario": sc.full_name, "name": sc.name, "s1sp": sc.s1sp, "requirements": reqs,
+                    "reason": first.removeprefix("Skipped: ").strip()[:verdicts.REASON_CHARS] or "no reason given",
+                    "groups": groups})
+    return out
 
 
 def _executed_in_group(matrix, requirements, name: str) -> bool:

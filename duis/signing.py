@@ -242,6 +242,7 @@ def verify(xml: bytes | etree._Element, cert: x509.Certificate) -> bytes:
     if not isinstance(cert, x509.Certificate):
         raise DuisValueError(f"expected an x509.Certificate to verify with, got {type(cert).__name__}")
     root = _root_of(xml)
+    _nothing_outside(root)
     signatures = _top_level_signatures(root)
     if not signatures:
         raise SignatureInvalid(
@@ -276,6 +277,24 @@ def verify(xml: bytes | etree._Element, cert: x509.Certificate) -> bytes:
         raise SignatureInvalid(f"expected the signature to cover the {etree.QName(root).localname} itself, got one "
                                f"over {etree.QName(signed).localname if signed is not None else 'nothing'}")
     return result.signed_data
+
+
+def _nothing_outside(root: etree._Element) -> None:
+    """Refuse a processing instruction or comment before or after the document element. Reference
+    URI="" covers the whole document: processing instructions outside the root are part of it (xmlsec1
+    digests them), comments are left out of it by definition; signxml checks the document element
+    alone, so either would ride along unsigned. Only the XML declaration may stand outside."""
+    for where, nodes in (("before", root.itersiblings(preceding=True)), ("after", root.itersiblings())):
+        for node in nodes:
+            if isinstance(node, etree._ProcessingInstruction):
+                what = f"a processing instruction <?{node.target} ...?>"
+            elif isinstance(node, etree._Comment):
+                what = "a comment"
+            else:
+                what = f"a {type(node).__name__.lstrip('_')}"
+            raise SignatureInvalid(
+                f"expected nothing outside the signed {etree.QName(root).localname} but the XML declaration, got "
+                f"{what} {where} it, which the signature (Reference URI=\"\", the document element) does not cover")
 
 
 def signer_issuer_serial(xml: bytes | etree._Element) -> tuple[str, int]:

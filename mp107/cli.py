@@ -2,7 +2,8 @@
 
     mp107 run --target local|URL [--profile FILE] [--s1sp all|S1SP1|S1SP2|S1SP3] [--policy FILE]
               [--out DIR] [-- PYTEST ARGS...]
-    mp107 report RUN_DIR [--policy FILE]      re-judge a run folder and rewrite its report
+    mp107 report RUN_DIR [--policy FILE] [--baseline FILE]   re-judge a run folder and rewrite its report
+    mp107 baseline RUN_DIR [-o FILE]          the run's failures as a baseline of known deviations
     mp107 allure-html RUN_DIR [--out DIR]     Allure's own HTML report, if the Allure CLI is installed
     mp107 bundle RUN_DIR / verify-bundle FILE  signed evidence of a run, checked offline (evidence_commands.py)
 
@@ -22,7 +23,7 @@ import time
 import traceback
 from pathlib import Path
 
-from conformance import catalogue, gate
+from conformance import baseline as baselines, catalogue, gate
 from mp107 import evidence_commands
 from reports import collect, environment, html
 
@@ -148,6 +149,11 @@ def cmd_run(args, extra: list[str]) -> int:
     except gate.PolicyError as exc:
         _err(f"mp107 run: {exc}", "mp107 run: NOT JUDGED (exit 2): the policy is unusable")
         return EXIT_NOT_JUDGED
+    try:
+        baseline = _baseline(args, requirements)
+    except baselines.BaselineError as exc:
+        _err(f"mp107 run: {exc}", "mp107 run: NOT JUDGED (exit 2): the baseline is unusable")
+        return EXIT_NOT_JUDGED
     if args.profile:
         args.profile = Path(args.profile).resolve()
         if not args.profile.is_file():
@@ -195,13 +201,21 @@ def cmd_run(args, extra: list[str]) -> int:
     if rc < 0:
         _err(f"mp107 run: the suite was killed by signal {-rc}")
 
-    return evidence_commands.after_run(args, out, finish(out, policy, pytest_exit_code=rc, quiet=args.quiet))
+    return evidence_commands.after_run(args, out, finish(out, policy, pytest_exit_code=rc, quiet=args.quiet,
+                                                         baseline=baseline))
 
 
-def finish(run_dir: Path, policy: gate.Policy, *, pytest_exit_code: int | None, quiet: bool = False) -> int:
+def _baseline(args, requirements):
+    """The target's known deviations (--baseline FILE), or None."""
+    path = getattr(args, "baseline", None)
+    return baselines.load(path, set(requirements)) if path else None
+
+
+def finish(run_dir: Path, policy: gate.Policy, *, pytest_exit_code: int | None, quiet: bool = False,
+           baseline: baselines.Baseline | None = None) -> int:
     """Judge a run folder, write environment.properties, report.html and verdict.json, say where."""
     try:
-        report = collect.judge(run_dir, policy, pytest_exit_code=pytest_exit_code)
+        report = collect.judge(run_dir, policy, pytest_exit_code=pytest_exit_code, baseline=baseline)
         allure_dir = run_dir / collect.ALLURE_DIR
         if allure_dir.is_dir():
             env = environment.environment(report.info, policy=f"{policy.name} ({policy.source})",
@@ -221,10 +235,14 @@ def finish(run_dir: Path, policy: gate.Policy, *, pytest_exit_code: int | None, 
     for f in report.gate.open_findings:
         if report.exit_code == EXIT_NOT_JUDGED and f.kind != "failed":
             continue
-        _err(f"  finding: {f.text}" + (f" - cause: {f.cause}" if f.cause else ""))
+        _err(f"  finding: {f.text}" + (f" - cause: {f.cause}" if f.cause else "") + (f" - {f.reason}" if f.reason else ""))
     for w, fs in report.gate.waivers_expired:
         if fs:
             _err(f"  expired waiver ignored: {w.describe()}")
+    for f in report.gate.known_deviations:
+        _err(f"  known deviation{' (accepted)' if f.accepted else ''}: {f.text} - {f.known.reason}")
+    for d, fs in report.gate.deviations_expired:
+        _err(f"  expired baseline entry ignored: {d.describe()}")
     print(f"Report: {path}")
     print(report.verdict_line())
     return report.exit_code
@@ -237,12 +255,43 @@ def cmd_report(args, extra: list[str]) -> int:
     if not run_dir.is_dir():
         _err(f"mp107 report: {run_dir} is not a folder")
         return EXIT_NOT_JUDGED
+    requirements = catalogue.load()
     try:
-        policy = gate.load_policy(args.policy, catalogue.load())
-    except gate.PolicyError as exc:
+        policy = gate.load_policy(args.policy, requirements)
+        baseline = _baseline(args, requirements)
+    except (gate.PolicyError, baselines.BaselineError) as exc:
         _err(f"mp107 report: {exc}")
         return EXIT_NOT_JUDGED
-    return finish(run_dir, policy, pytest_exit_code=None)
+    return finish(run_dir, policy, pytest_exit_code=None, baseline=baseline)
+
+
+# --- mp107 baseline --------------------------------------------------------------------------
+
+def cmd_baseline(args, extra: list[str]) -> int:
+    """Write the run's failures as a baseline (conformance/baseline.py): one entry per failed scenario."""
+    run_dir = Path(args.run_dir).resolve()
+    if not run_dir.is_dir():
+        _err(f"mp107 baseline: {run_dir} is not a folder")
+        return EXIT_NOT_JUDGED
+    requirements = catalogue.load()
+    try:
+        policy = gate.load_policy(args.policy, requirements)
+        expires = dt.date.fromisoformat(args.expires) if args.expires else (
+            dt.date.today() + dt.timedelta(days=baselines.DEFAULT_DAYS))
+    except (gate.PolicyError, ValueError) as exc:
+        _err(f"mp107 baseline: {exc}")
+        return EXIT_NOT_JUDGED
+    report = collect.judge(run_dir, policy)
+    deviations = baselines.from_findings(report.gate.findings, ticket=args.ticket or "", expires=expires)
+    text = baselines.render(deviations, source=str(run_dir), target=str(report.info.get("target_name", "")))
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Baseline: {args.output} ({len(deviations)} known deviation(s), until {expires})")
+    if deviations and not args.ticket:
+        _err("mp107 baseline: fill in each entry's ticket before use (an entry without one is refused)")
+    return 0
 
 
 # --- mp107 allure-html -----------------------------------------------------------------------
@@ -346,6 +395,10 @@ def strip_analytics(index: Path) -> bool:
 
 # --- entry point -----------------------------------------------------------------------------
 
+BASELINE_HELP = ("the target's known deviations (TOML, conformance/baseline.py): a failure it lists is a known "
+                 "deviation (accepted under policies/uit.toml, a finding under release), one that no longer fails "
+                 "is a finding 'baseline stale', an expired entry accepts nothing")
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mp107", description="SECMP0107 conformance harness: run the suite, judge it, write the reports.",
@@ -365,6 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", default=None, type=Path,
                      help="release gate policy (TOML); default policies/release.toml")
     run.add_argument("--out", default=None, help="run folder (default reports/runs/<UTC timestamp>)")
+    run.add_argument("--baseline", default=None, type=Path, help=BASELINE_HELP)
     run.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     run.add_argument("--workers", default=None, metavar="N|auto",
                      help="run the scenarios in N parallel pytest-xdist workers, each hosting its own reference "
@@ -376,7 +430,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-judge a run folder (e.g. with another policy) and rewrite report.html")
     rep.add_argument("run_dir")
     rep.add_argument("--policy", default=None, type=Path)
+    rep.add_argument("--baseline", default=None, type=Path, help=BASELINE_HELP)
     rep.set_defaults(func=cmd_report)
+
+    base = sub.add_parser("baseline", help="write a run's failures as a baseline of known deviations (TOML)")
+    base.add_argument("run_dir")
+    base.add_argument("-o", "--output", default="-", help="file to write (default: standard output)")
+    base.add_argument("--ticket", default=None, help="the ticket reference every entry gets (else fill them in)")
+    base.add_argument("--expires", default=None, metavar="YYYY-MM-DD",
+                      help=f"the last day the entries hold (default: {baselines.DEFAULT_DAYS} days from today)")
+    base.add_argument("--policy", default=None, type=Path, help="the policy the run is judged with (default release)")
+    base.set_defaults(func=cmd_baseline)
 
     km = sub.add_parser("kill-matrix", help="run the suite against every known defect of the reference and check "
                                              "the gate kills each on the right component (mp107/killmatrix.py)")

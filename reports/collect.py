@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance import catalogue, gate
+from conformance.baseline import Baseline
 from conformance.catalogue import Requirement
 
 from . import matrix as matrix_mod
@@ -45,7 +46,9 @@ class RunReport:
 
     def verdict_line(self) -> str:
         line = f"SECMP0107 verdict: {self.verdict} (exit {self.exit_code})"
-        groups = ", ".join(f"{name} {g['verdict'].lower()}" for name, g in self.gate.groups.items())
+        groups = ", ".join(f"{name} {g['verdict'].lower()}" + (
+            f" ({g['known_deviations']} known deviation{'s' if g['known_deviations'] > 1 else ''})"
+            if g.get("known_deviations") else "") for name, g in self.gate.groups.items())
         line = f"{line} - {groups}" if groups else line
         if self.gate.incomplete and self.verdict != "INCOMPLETE":
             line += " - incomplete"
@@ -63,11 +66,19 @@ class RunReport:
             "groups": {name: {"verdict": v["verdict"], "causes": v["causes"],
                               "findings": [f.text for f in v["findings"]]} for name, v in g.groups.items()},
             "findings": [{"requirement": f.requirement, "s1sp": f.s1sp, "component": f.group, "kind": f.kind, "text": f.text,
-                          "cause": f.cause, "waived_by": f.waived_by.describe() if f.waived_by else None}
+                          "reason": f.reason, "cause": f.cause, "scenarios": f.scenarios,
+                          "waived_by": f.waived_by.describe() if f.waived_by else None,
+                          "known_deviation": f.known.ticket if f.known is not None else None, "accepted": f.accepted}
                          for f in g.findings],
-            "incomplete": g.incomplete, "not_applicable": g.not_applicable, "blocked": g.blocked,
+            "baseline": g.baseline.source if g.baseline is not None else None,
+            "known_deviations": [{"requirement": f.requirement, "component": f.group, "ticket": f.known.ticket,
+                                  "reason": f.known.reason, "expires": f.known.expires.isoformat(),
+                                  "accepted": f.accepted, "scenarios": f.scenarios} for f in g.known_deviations],
+            "baseline_expired_ignored": [d.describe() for d, _ in g.deviations_expired],
+            "baseline_not_exercised": [d.describe() for d in g.deviations_not_exercised],
+            "incomplete": g.incomplete, "skipped": g.skipped, "not_applicable": g.not_applicable, "blocked": g.blocked,
             "statement": self.info.get("statement"), "device_pool": self.device_pool,
-            "findings_by_component": {name: [f"{f.requirement} {f.kind}" for f in v["findings"] if f.waived_by is None]
+            "findings_by_component": {name: [f"{f.requirement} {f.kind}" for f in v["findings"] if f.waived_by is None and not f.accepted]
                                       for name, v in g.groups.items()},
             "waivers_used": [w.describe() for w, _ in g.waivers_used],
             "waivers_expired_ignored": [w.describe() for w, _ in g.waivers_expired],
@@ -99,7 +110,7 @@ def selected_s1sps(info: dict, scenarios: list[ScenarioResult]) -> tuple[str, ..
 
 def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code: int | None = None,
           today: dt.date | None = None, requirements: dict[str, Requirement] | None = None,
-          features_dir: Path | None = FEATURES) -> RunReport:
+          features_dir: Path | None = FEATURES, baseline: Baseline | None = None) -> RunReport:
     """Read a run folder and judge it. Never raises for bad results: they make the run not judged."""
     run_dir = Path(run_dir)
     requirements = requirements or catalogue.load()
@@ -133,6 +144,10 @@ def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code:
         not_judged.append(f"target: {info['target_error']}")
     if not scenarios:
         not_judged.append("no scenario results: no scenario was collected or run")
+    gave_up = info.get("outcome_waits_gave_up") or (
+        [(info.get("outcome_waits") or {}).get("gave_up")] if (info.get("outcome_waits") or {}).get("gave_up") else [])
+    for line in gave_up:        # adapters/silence.py: a silent target; per xdist worker
+        not_judged.append(f"silent target: {line}")
     broken = [sc for sc in scenarios if sc.status in ("broken", "unknown")]
     if broken:
         names = "; ".join(f"{sc.name}: {(sc.message.splitlines() or [''])[0][:200]}" for sc in broken[:5])
@@ -161,6 +176,6 @@ def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code:
     else:
         tagged = {r for sc in scenarios for r in sc.requirements}
     result = gate.evaluate(m, requirements, policy, tagged=tagged, selected_s1sps=selected,
-                           today=today, not_judged=not_judged)
+                           today=today, not_judged=not_judged, baseline=baseline)
     return RunReport(run_dir, info, requirements, scenarios, m, result, junit, pytest_exit_code,
                      dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), counts)

@@ -146,7 +146,8 @@ def _mp107_run_info(request):
         except Exception as exc:       # a target that cannot describe itself is still recorded
             info[key] = {"error": f"{type(exc).__name__}: {exc}"}
     recorded = {}
-    for key, fixture, call in (("statement", "statement", "as_json"), ("device_pool", "device_pool", "report")):
+    for key, fixture, call in (("statement", "statement", "as_json"), ("device_pool", "device_pool", "report"),
+                               ("outcome_waits", "client", "outcome_waits")):     # adapters/silence.py
         try:
             value = request.getfixturevalue(fixture)
         except Exception:              # a suite without it, or one that could not be made
@@ -198,6 +199,8 @@ def pytest_testnodedown(node, error):
     for key, value in theirs.items():
         if key in ("started", "finished", "options", "versions", "args", "worker", "pytest_exit_code", "collected"):
             continue
+        if key == "outcome_waits" and isinstance(value, dict) and value.get("gave_up"):
+            info.setdefault("outcome_waits_gave_up", []).append(f"{theirs.get('worker')}: {value['gave_up']}")
         info.setdefault(key, value)          # the first worker's view of the target; the rest agree on it
 
 

@@ -119,10 +119,17 @@ def _own_callback_first(state, v11, party) -> None:
     target = state.target
     standing = target.ensure_callback(party.user_id)
     if standing != "registered":
-        raise TargetFault(f"{party}: its own signed callback registration was refused ({standing}); whether "
-                          f"another call can change it cannot be judged")
+        registration_refused(f"{party}'s own signed registration: {standing}")
     state.restore.append(lambda: target.forget_callback(party.user_id))   # registered again before its next request
     v11.before = {party.user_id: _registered_url(state, v11, party)}
+
+
+def registration_refused(how: str) -> None:
+    """A target that refused the harness's callback registration offers none to it (SPEC §5: any refusal,
+    501 included): its outcomes are polled, and the registration scenarios are not applicable - the same
+    whichever scenario meets the refusal first, never a set-up error."""
+    not_applicable(f"the target refused callback registration ({how}): it offers none to the harness, and "
+                   f"outcomes are polled (SPEC §5)")
 
 
 def _elsewhere(state, name: str) -> str:
@@ -140,8 +147,7 @@ def callback_registration_offered(state, fuel):
         not_applicable(f"the target offers no callback registration: [statement.capabilities] "
                        f"callback_registration = false ({statement.source})")
     if target.callback_refusal is not None:
-        not_applicable(f"the target refused callback registration earlier in this run ({target.callback_refusal}): "
-                       f"it offers none, and outcomes are polled (SPEC §5)")
+        registration_refused(f"earlier in this run: {target.callback_refusal}")
     if target.callback_url is None:
         pytest.skip(f"the harness runs no callback receiver ([callbacks] mode = \"poll\" in "
                     f"{target.profile.where()}): it has no callback URL the target would accept")

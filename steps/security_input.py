@@ -82,8 +82,11 @@ def sends_malformed(state, party, malformation):
     base = _base(state, party, earlier)
     spoiled = kind.spoil(base)
     state.changed_slots = True
-    state.record(state.client.send_raw(base.request_id.split(":")[0], spoiled.request_id, spoiled.xml,
-                                       description=malformation, hostile=True))
+    exchange = state.client.send_raw(base.request_id.split(":")[0], spoiled.request_id, spoiled.xml,
+                                     description=malformation, hostile=True)
+    if kind.note:
+        exchange.notes.append(kind.note)
+    state.record(exchange)
 
 
 @then("the DSP refuses it")

@@ -149,6 +149,26 @@ def test_exactly_s1sp2s_r1_2_and_r1_4_to_r1_6_cells_fail_naming_the_r1_10_cause(
     assert list(verdict(out)["causes"]) == [R110]
 
 
+def test_each_finding_says_why_in_one_line_in_verdict_json_junit_and_the_report(s1sp2_run):
+    """Issue 17: someone reading only verdict.json (a CI log, a dashboard) can tell what broke: the
+    first failing step, what was expected, what came, and the RequestID to look up."""
+    out, proc = s1sp2_run
+    findings = verdict(out)["findings"]
+    assert findings
+    for f in findings:
+        assert "\n" not in f["reason"] and "expected" in f["reason"] and "S1VE4" in f["reason"], f
+        assert re.search(r"RequestID [0-9A-F-]+:[0-9A-F-]+:\d+$", f["reason"]), f
+        assert f["scenarios"] and all(s.startswith("features/") for s in f["scenarios"])
+        assert f["reason"] in proc.stderr
+    junit = ET.parse(out / "junit.xml").getroot()
+    reasons = [p.get("value") for case in junit.iter("testcase") if case.find("failure") is not None
+               for p in case.iter("property") if p.get("name") == "reason"]
+    failures = [case for case in junit.iter("testcase") if case.find("failure") is not None]
+    assert failures and len(reasons) == len(failures) and all("expected" in r and "RequestID" in r for r in reasons)
+    html = (out / "report.html").read_text()
+    assert all(f'<span class="reason">{f["reason"]}' in html.replace("&#39;", "'") for f in findings)
+
+
 def test_an_expired_waiver_does_not_waive_end_to_end(s1sp2_run):
     out, proc = s1sp2_run
     v = verdict(out)

@@ -263,3 +263,23 @@ def test_load_certificate_refuses_garbage():
 def test_verify_needs_a_certificate(signed_template):
     with pytest.raises(DuisValueError, match="expected an x509.Certificate"):
         signing.verify(signed_template, "cert")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("where, node", [
+    ("before", b'<?xml-stylesheet type="text/xsl" href="http://127.0.0.1:9/x.xsl"?>'),
+    ("after", b"<?mp107 added-after-signing?>"),
+    ("before", b"<!-- added after signing -->"),
+])
+def test_a_node_outside_the_signed_document_element_is_refused_as_not_covered(signed_template, supplier_signer,
+                                                                              where, node):
+    """Reference URI="" signs the whole document, processing instructions outside the root included
+    (xmlsec1 digests them, and refuses such a request); signxml checks the document element only and
+    would accept it. What the signature does not cover must not ride along: SignatureInvalid (E1, R4.1)."""
+    from signxml import XMLVerifier
+    body = signed_template.split(b"?>", 1)[1] if signed_template.startswith(b"<?xml") else signed_template
+    spoiled = (b'<?xml version="1.0" encoding="UTF-8"?>\n' + node + body if where == "before"
+               else signed_template + node)
+    root = etree.fromstring(spoiled)
+    XMLVerifier().verify(root, x509_cert=supplier_signer.cert, expect_config=signing._VERIFY_CONFIG)   # signxml alone: fine
+    with pytest.raises(SignatureInvalid, match="outside the signed Request"):
+        signing.verify(spoiled, supplier_signer.cert)

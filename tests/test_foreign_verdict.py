@@ -93,3 +93,38 @@ def test_without_data_fix_evidence_the_data_fix_is_not_tested(served, tmp_path):
     code, v, out = run(served, tmp_path / "run", profile=profile)
     assert v["groups"]["Data fix"]["verdict"] == "NOT TESTED", out
     assert "Data fix not tested" in out
+
+
+def _without(text: str, table: str, drop) -> str:
+    """`text` (a profile) without the [[table]] entries for which drop(entry text) is true."""
+    head, *entries = text.split(f"\n[[{table}]]\n")
+    kept = []
+    for entry in entries:
+        body, sep, rest = entry.partition("\n[")          # an entry ends where the next table starts
+        if drop(body):
+            kept.append(sep.removeprefix("\n") + rest if sep else "")
+        else:
+            kept.append(f"[[{table}]]\n" + entry)
+    return "\n".join([head, *kept])
+
+
+def test_a_profile_without_chf_decommissioned_devices_or_a_gas_other_supplier_is_incomplete(served, tmp_path):
+    """Issue 17: the E11 and E5 rules (and what needs the gas 'other supplier') are never tried, yet
+    other scenarios cover the same requirement cells: INCOMPLETE (exit 2), each skipped scenario listed."""
+    text = PROFILE.read_text(encoding="utf-8").replace('"foreign-reference/', f'"{WORLD}/')
+    text = _without(text, "devices", lambda e: 'type = "CHF"' in e or 'status = "Decommissioned"' in e)
+    text = _without(text, "users", lambda e: 'party = "other supplier", fuel = "gas"' in e)
+    assert 'type = "CHF"' not in text and "Decommissioned" not in text and '"other supplier", fuel = "gas"' not in text
+    profile = tmp_path / "lean.toml"
+    profile.write_text(text, encoding="utf-8")
+    code, v, out = run(served, tmp_path / "run", profile=profile)
+    assert code == 2 and v["verdict"] == "INCOMPLETE" and not [f for f in v["findings"] if not f["accepted"]], out
+    names = {s["name"]: s for s in v["skipped"]}
+    assert "a request to a device of the wrong type gets E11" in names, sorted(names)
+    assert "a request to a device whose SMI status does not allow it gets E5" in names, sorted(names)
+    assert any("other supplier" in s["reason"] for s in v["skipped"]), v["skipped"]
+    assert all(s["reason"] and s["requirements"] for s in v["skipped"])
+    assert v["counts"]["skipped"] == len(v["skipped"]) and v["counts"]["failed"] == v["counts"]["broken"] == 0
+    assert all(any(line.startswith(f"scenario skipped: {name} ") for line in v["incomplete"]) for name in names)
+    # the cells those scenarios share with others still pass: only the scenario list shows the gap
+    assert v["cells"]["cell-MP107-R4.2-any"] == "passed"

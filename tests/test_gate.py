@@ -41,10 +41,10 @@ def policy(waivers=(), mandatory=("MP107-R1.*", "MP107-R3.*", "MP107-R4.*"), if_
     return gate.parse_policy(data, REQS, "test")
 
 
-def judge(scenarios, pol=None, tagged=ALL_IDS, selected=matrix.S1SPS, today=TODAY, not_judged=None):
+def judge(scenarios, pol=None, tagged=ALL_IDS, selected=matrix.S1SPS, today=TODAY, not_judged=None, baseline=None):
     m = matrix.build(scenarios, REQS, selected)
     return gate.evaluate(m, REQS, pol or policy(), tagged=tagged, selected_s1sps=selected, today=today,
-                         not_judged=not_judged)
+                         not_judged=not_judged, baseline=baseline)
 
 
 def waiver(rid="MP107-R1.4", s1sp="S1SP2", expires=TODAY, reason="known, release coordinated for January"):
@@ -163,10 +163,80 @@ def test_a_mandatory_requirement_only_skipped_is_not_conformant_and_never_passed
     assert result.exit_code == 2 and result.verdict == "INCOMPLETE"
 
 
-def test_a_skipped_scenario_beside_a_passed_one_leaves_the_cell_passed():
-    scs = full_pass() + [scenario("s", "skipped", ["MP107-R1.8"])]
+def test_a_skipped_scenario_beside_a_passed_one_leaves_the_cell_passed_but_the_run_incomplete():
+    """SPEC §5: an applicable scenario that could not run blocks a pass where it is mandatory, whatever
+    else covered the same requirement cell (issue 17: E5 and E11 never tried, yet CONFORMANT)."""
+    scs = full_pass() + [scenario("s", "skipped", ["MP107-R1.8"], message="Skipped: no fitting device")]
     assert matrix.build(scs, REQS).cell("MP107-R1.8", "any").status == "passed"
+    result = judge(scs)
+    assert result.exit_code == 2 and result.verdict == "INCOMPLETE"
+    assert [(s["name"], s["reason"]) for s in result.skipped] == [("s", "no fitting device")]
+    assert any(line.startswith("scenario skipped: s ") and "no fitting device" in line for line in result.incomplete)
+    assert result.groups["DSP"]["verdict"] == "INCOMPLETE"
+
+
+def test_skipped_mandatory_scenarios_are_listed_one_by_one_with_their_reasons_and_s1sp():
+    e11 = scenario("a request to a device of the wrong type gets E11", "skipped", ["MP107-R4.2"],
+                   message="Skipped: target http://x cannot be provisioned and its profile lists no CHF device")
+    gas = scenario("the other supplier on gas", "skipped", ["MP107-R1.7"], "S1SP2", "gas",
+                   message="target http://x lacks the 'provision' capability needed to load the other supplier")
+    slot = scenario("the wrong NO on gas", "skipped", ["MP107-R1.4"], "S1SP2", "gas", message="no gas device left")
+    result = judge(full_pass() + [e11, gas, slot])
+    assert result.exit_code == 2 and not result.open_findings
+    assert [(s["name"], s["s1sp"], s["requirements"]) for s in result.skipped] == [
+        (e11.name, None, ["MP107-R4.2"]), (gas.name, "S1SP2", ["MP107-R1.7"]), (slot.name, "S1SP2", ["MP107-R1.4"])]
+    assert "no CHF device" in result.skipped[0]["reason"] and "other supplier" in result.skipped[1]["reason"]
+    assert result.groups["DSP"]["verdict"] == "INCOMPLETE"          # R1.7 and R4.2 judge the DSP
+    assert result.groups["S1SP2"]["verdict"] == "INCOMPLETE" and result.groups["S1SP1"]["verdict"] == "CONFORMANT"
+
+
+def test_a_skipped_scenario_of_requirements_that_are_not_mandatory_does_not_block():
+    scs = full_pass() + [scenario("s", "skipped", ["MP107-R1.8"])]
+    assert judge(scs, pol=policy(mandatory=("MP107-R3.*",), if_tagged=())).exit_code == 0
+
+
+def test_a_not_applicable_scenario_beside_a_passed_one_does_not_block():
+    scs = full_pass() + [scenario("s", "not applicable", ["MP107-R1.8"], message="not applicable: switch on")]
     assert judge(scs).exit_code == 0
+
+
+# --- each finding says why, in one line ---------------------------------------------------------------
+
+VIOLATION = """steps.scenario_state.Violation: [S1SP2 broke MP107-R1.4 at 'When the wrong network operator sends SRV 6.15.1']
+SRV 6.15.1 replacing the NetworkOperator slot from 90-B3-D5-1F-30-02-00-04, RequestID 90-B3-D5-1F-30-02-00-04:00-DB-9C-01-BC-AA-BC-52:17
+  expected: I99 then I0
+  acknowledgement: I99 (HTTP 200)
+  final outcome: S1VE4 (S1SP alert; header ResponseCode I0) - S1SP2 s1sp.registration_data: registered GT is X"""
+
+
+def test_a_failed_finding_carries_a_one_line_reason_from_its_first_failing_step():
+    scs = [s for s in full_pass() if s.name != "MP107-R1.4-S1SP2-gas"]
+    scs.append(scenario("MP107-R1.4-S1SP2-gas", "failed", ["MP107-R1.4"], "S1SP2", "gas", VIOLATION))
+    [finding] = judge(scs).open_findings
+    assert "\n" not in finding.reason and len(finding.reason) <= 300
+    assert finding.reason.startswith("at 'When the wrong network operator sends SRV 6.15.1': expected I99 then I0; "
+                                     "got acknowledgement I99 (HTTP 200), final outcome S1VE4")
+    assert finding.reason.endswith("RequestID 90-B3-D5-1F-30-02-00-04:00-DB-9C-01-BC-AA-BC-52:17")
+    assert finding.scenarios == ["f.feature:MP107-R1.4-S1SP2-gas"]
+
+
+def test_findings_of_every_kind_say_why():
+    result = judge(full_pass(exclude={"MP107-R3.2"}))
+    [finding] = result.open_findings
+    assert finding.reason and "MP107-R3.2" in finding.reason
+
+
+@pytest.mark.parametrize("message, reason", [
+    ("AssertionError: no SRV 6.21 from the registered supplier earlier", "no SRV 6.21 from the registered supplier earlier"),
+    ("[DSP broke MP107-R4.4 at 'Then the DSP refuses the callback registration']\nPUT http://t/cb as NO (signed): HTTP 200 - "
+     "ok\n  expected: a refusal, HTTP 4xx",
+     "at 'Then the DSP refuses the callback registration': expected a refusal, HTTP 4xx; got PUT http://t/cb as NO "
+     "(signed): HTTP 200 - ok"),
+    ("", ""),
+])
+def test_the_one_line_reason_of_other_failures(message, reason):
+    from conformance import verdicts
+    assert verdicts.reason_line(message) == reason
 
 
 def test_an_s1sp_requirement_must_run_for_every_selected_s1sp_and_fuel():
