@@ -17,15 +17,15 @@ Every disagreement is named; `Outcome.ok` only when there is none.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import tempfile
+import tomllib
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance import catalogue, gate
+from conformance import baseline as baselines, catalogue, gate
 from reports import collect, html
 
 from . import certificates as certs_mod, cms, legs as legs_mod, wire
@@ -34,7 +34,7 @@ from .manifest import INPUTS, MANIFEST, RUN, SIGNATURE, ManifestError, file_entr
 MAX_MEMBERS = 250_000
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 4 * 1024 * 1024 * 1024
-VOLATILE = ("policy_source",)     # where the policy file was when judged: a path, not a result
+VOLATILE = ("policy_source", "baseline")   # where the policy and baseline files were when judged: paths, not results
 
 
 class BundleUnreadable(Exception):
@@ -268,27 +268,41 @@ def _recompute(out: Outcome, root: Path, manifest: dict) -> None:
     requirements_file = root / INPUTS / "requirements.toml"
     try:
         requirements = catalogue.load(requirements_file) if requirements_file.is_file() else catalogue.load()
-        policy = (gate.load_policy(root / inputs["policy"], requirements) if inputs.get("policy")
-                  else gate.parse_policy(gate.BUILTIN_POLICY, requirements))    # the run had no policy file
-    except (gate.PolicyError, OSError, ValueError, KeyError) as exc:
+        if inputs.get("policy"):          # named as the run named it, as the baseline below
+            source = recorded.get("policy_source") or inputs["policy"]
+            policy = gate.parse_policy(tomllib.loads((root / inputs["policy"]).read_text(encoding="utf-8")),
+                                       requirements, str(source))
+        else:                             # the run had no policy file
+            policy = gate.parse_policy(gate.BUILTIN_POLICY, requirements)
+    except (gate.PolicyError, OSError, ValueError, KeyError, tomllib.TOMLDecodeError) as exc:
         out.problems.append(f"the verdict cannot be recomputed: {exc}")
         return
-    kwargs = {}
+    known = None
     if inputs.get("baseline"):
-        if "baseline" not in inspect.signature(collect.judge).parameters:
-            out.problems.append(f"{inputs['baseline']}: the run had a baseline, and this harness's gate cannot apply "
-                                "one: the verdict cannot be recomputed as it was judged")
+        # Named as the run named it: the gate's texts say which file to edit ("remove the entry from ...").
+        source = recorded.get("baseline") if isinstance(recorded.get("baseline"), str) else inputs["baseline"]
+        try:
+            text = (root / inputs["baseline"]).read_text(encoding="utf-8")
+            known = baselines.parse(tomllib.loads(text), set(requirements), source)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            out.problems.append(f"{inputs['baseline']}: unreadable ({exc}): the verdict cannot be recomputed")
             return
-        kwargs["baseline"] = root / inputs["baseline"]
+        except baselines.BaselineError as exc:
+            out.problems.append(f"{inputs['baseline']}: {exc}: the verdict cannot be recomputed as it was judged")
+            return
+    if (recorded.get("baseline") is not None) != (known is not None):
+        out.problems.append(f"{RUN}/{collect.VERDICT}: judged {'with' if recorded.get('baseline') else 'without'} a "
+                            f"baseline; the bundle holds {'one' if known else 'none'}")
     features = root / INPUTS / "features"
     report = collect.judge(run, policy, today=_judged_on(manifest, recorded), requirements=requirements,
-                           features_dir=features if features.is_dir() else collect.FEATURES, **kwargs)
+                           features_dir=features if features.is_dir() else collect.FEATURES, baseline=known)
     again = report.as_json()
     differences = [key for key in sorted(set(again) | set(recorded))
                    if key not in VOLATILE and again.get(key) != recorded.get(key)]
     for key in differences:
+        where, theirs, ours = _first_difference(recorded.get(key), again.get(key), key)
         out.problems.append(f"{RUN}/{collect.VERDICT}: {key} disagrees with the verdict recomputed from the bundled "
-                            f"results: recorded {_short(recorded.get(key))}, recomputed {_short(again.get(key))}")
+                            f"results: at {where}, recorded {_short(theirs)}, recomputed {_short(ours)}")
     if not differences:
         out.facts.append(f"verdict recomputed from the bundled results with policy {policy.name}: {report.verdict} "
                          f"(exit {report.exit_code}), as recorded")
@@ -298,6 +312,22 @@ def _recompute(out: Outcome, root: Path, manifest: dict) -> None:
     for reason in report.gate.not_judged:
         if reason not in (recorded.get("not_judged") or []):
             out.notes.append(f"recomputing: {reason}")
+
+
+def _first_difference(a, b, where: str):
+    """(path, a's value, b's value) of the first place two JSON values differ, e.g. findings[0].text."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{where}.{key}")
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _first_difference(x, y, f"{where}[{i}]")
+        if len(a) != len(b):              # the first entry one has and the other lacks
+            n = min(len(a), len(b))
+            return f"{where}[{n}]", a[n] if n < len(a) else "(none)", b[n] if n < len(b) else "(none)"
+    return where, a, b
 
 
 def _short(value, limit: int = 300) -> str:

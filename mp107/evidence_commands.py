@@ -78,7 +78,7 @@ def after_run(args, run_dir: Path, exit_code: int) -> int:
     if getattr(args, "bundle", None) is None:
         return exit_code
     rc = bundle(run_dir, Path(args.bundle) if args.bundle else None, args.bundle_key, args.bundle_certificate,
-                getattr(args, "policy", None))
+                getattr(args, "policy", None), getattr(args, "baseline", None))
     return exit_code if rc == 0 or exit_code != 0 else EXIT_UNREADABLE
 
 

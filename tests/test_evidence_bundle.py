@@ -299,15 +299,43 @@ def test_something_that_is_no_bundle_exits_2(tmp_path):
     assert proc.returncode == 2 and "not a readable zip" in proc.stderr
 
 
-def test_a_baseline_goes_into_the_bundle_as_it_was_and_the_manifest_names_it(run, tmp_path):
+STALE_BASELINE = """[[deviation]]
+requirement = "MP107-R1.4"
+component = "S1SP1"
+scenario = "*"
+reason = "S1SP1 was expected to fail R1.4 (it does not: the entry is stale)"
+ticket = "TEST-19"
+expires = 2099-12-31
+"""
+
+
+def test_a_run_judged_with_a_baseline_is_recomputed_with_it_and_without_it_disagrees(run, tmp_path):
+    """issue 17's --baseline: a stale entry makes the run NOT CONFORMANT; the bundle carries the baseline
+    (named in verdict.json), verify-bundle re-applies it and agrees; a bundle that lost it does not."""
+    import shutil
+    judged = tmp_path / "judged"
+    shutil.copytree(run["dir"], judged, ignore=shutil.ignore_patterns("*.zip"))
     baseline = tmp_path / "known-deviations.toml"
-    baseline.write_bytes(b'[[deviation]]\nrequirement = "MP107-R1.4"\nreason = "ticket DCC-1"\n')
+    baseline.write_text(STALE_BASELINE)
+    report = mp107("report", judged, "--baseline", baseline)
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert json.loads((judged / "verdict.json").read_text())["baseline"] == str(baseline)
     out = tmp_path / "with-baseline.zip"
-    made = mp107("bundle", run["dir"], "-o", out, "--baseline", baseline)
+    made = mp107("bundle", judged, "-o", out)
     assert made.returncode == 0, made.stderr
     files = members(out)
     assert files["inputs/baseline/known-deviations.toml"] == baseline.read_bytes()
     assert json.loads(files["manifest.json"])["inputs"]["baseline"] == "inputs/baseline/known-deviations.toml"
     checked = verify(out, None)
-    # Recomputed with the baseline where the gate takes one (issue 17); where it cannot, that is named.
-    assert checked.returncode == 0 or any("inputs/baseline/known-deviations.toml" in d for d in disagreements(checked))
+    assert checked.returncode == 0, checked.stdout
+    assert "NOT CONFORMANT (exit 1), as recorded" in checked.stdout
+
+    def drop(manifest):
+        manifest["inputs"]["baseline"] = None
+    run_with = {**run, "bundle": out}
+    lost = verify(tampered(run_with, "baseline", lambda f: f.pop("inputs/baseline/known-deviations.toml"),
+                           resign=True, edit_manifest=drop), None)
+    assert lost.returncode == 1
+    found = disagreements(lost)
+    assert "run/verdict.json: judged with a baseline; the bundle holds none" in found, found
+    assert any(d.startswith("run/verdict.json: verdict disagrees") for d in found), found
