@@ -238,6 +238,10 @@ def cast(request, target, profile):
     the_cast = profile.cast(namespace) if profile is not None else Cast(namespace=namespace)
     if Capability.PROVISION in target.capabilities:
         target.provision(the_cast.fixture())
+    run_dir = request.config.getoption("--mp107-run-dir", default=None)
+    if run_dir:                # `mp107 run`: the certificates this run's signatures rest on, for its evidence bundle
+        from adapters import run_certificates
+        run_certificates.record(run_dir, the_cast, target, getattr(request.config, "workerinput", {}).get("workerid", "main"))
     return the_cast
 
 

@@ -14,6 +14,7 @@ Benchmarks (bench/README.md says what each measures and how):
   hostile   a 5,000-attribute request's refusal, and a valid one alongside 8   (bench_hostile.py)
   datafix   the data fix, 29,280 among 1 M devices, SQLite and PostgreSQL     (bench_datafix.py)
   latency   the suite against a slow target (0, 1, 5 s outcome delay), 1 worker vs N (bench_latency.py)
+  bundle    a whole run's evidence bundle written and verified                 (bench_bundle.py)
 
 Progress goes to stderr; the table (with the date, the machine and the load average) to stdout.
 Every figure is a median of several runs (--runs overrides each benchmark's default). Timings on a
@@ -34,8 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import Options, Outcome, fmt_s, say  # noqa: E402
 
-MODULES = ("bench_suite", "bench_request", "bench_server", "bench_hostile", "bench_datafix", "bench_latency")
-ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix", "latency")
+MODULES = ("bench_suite", "bench_request", "bench_server", "bench_hostile", "bench_datafix", "bench_latency",
+           "bench_bundle")
+ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix", "latency", "bundle")
 
 
 def benchmarks() -> dict:

@@ -8,6 +8,7 @@
     mp107 report RUN_DIR [--policy FILE] [--baseline FILE]   re-judge a run folder and rewrite its report
     mp107 baseline RUN_DIR [-o FILE]          the run's failures as a baseline of known deviations
     mp107 allure-html RUN_DIR [--out DIR]     Allure's own HTML report, if the Allure CLI is installed
+    mp107 bundle RUN_DIR / verify-bundle FILE  signed evidence of a run, checked offline (evidence_commands.py)
 
 Exit codes: 0 conformant, 1 not conformant, 2 the run could not be judged.
 """
@@ -26,12 +27,13 @@ import traceback
 from pathlib import Path
 
 from conformance import baseline as baselines, catalogue, gate
+from mp107 import evidence_commands
 from reports import collect, environment, html
 
 ROOT = Path(__file__).resolve().parent.parent
 S1SP_CHOICES = ("all", "S1SP1", "S1SP2", "S1SP3")
 OUTPUTS = ("allure-results", "junit.xml", "cucumber.json", "report.html", "run-info.json", "progress.jsonl",
-           "verdict.json", "pytest.log", "allure-report")
+           "verdict.json", "pytest.log", "allure-report", "wire", "certificates", "evidence-bundle.zip")
 EXIT_NOT_JUDGED = gate.EXIT_NOT_JUDGED
 
 
@@ -204,7 +206,8 @@ def cmd_run(args, extra: list[str]) -> int:
     if rc < 0:
         _err(f"mp107 run: the suite was killed by signal {-rc}")
 
-    return finish(out, policy, pytest_exit_code=rc, quiet=args.quiet, baseline=baseline)
+    return evidence_commands.after_run(args, out, finish(out, policy, pytest_exit_code=rc, quiet=args.quiet,
+                                                         baseline=baseline))
 
 
 def _baseline(args, requirements):
@@ -431,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shard", default=None, metavar="K/N",
                      help="run shard K of N (a stable part of the scenarios and of the profile's device pool); "
                           "join the shards' run folders with `mp107 merge`")
+    evidence_commands.add_run_options(run)
     run.set_defaults(func=cmd_run)
 
     from . import diff, merge          # their own modules; only the sub-commands are wired here
@@ -464,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     al.add_argument("run_dir")
     al.add_argument("--out", default=None, help="output folder (default RUN_DIR/allure-report)")
     al.set_defaults(func=cmd_allure_html)
+    evidence_commands.add_parsers(sub)
     return parser
 
 

@@ -76,7 +76,7 @@ def merge(runs: list[Path], out: Path) -> int | None:
         raise MergeError(f"--out {out} is one of the folders merged")
     out.mkdir(parents=True, exist_ok=True)
     for name in (collect.ALLURE_DIR, collect.JUNIT, collect.CUCUMBER, collect.RUN_INFO, collect.REPORT,
-                 collect.VERDICT, "progress.jsonl", "pytest.log"):
+                 collect.VERDICT, "progress.jsonl", "pytest.log", *EVIDENCE_FOLDERS):
         stale = out / name
         if stale.is_dir():
             shutil.rmtree(stale)
@@ -85,6 +85,8 @@ def merge(runs: list[Path], out: Path) -> int | None:
     _allure(runs, out / collect.ALLURE_DIR)
     _junit(runs, out / collect.JUNIT)
     _cucumber(runs, out / collect.CUCUMBER)
+    for folder in EVIDENCE_FOLDERS:
+        _evidence(runs, folder, out / folder)
     for name in ("progress.jsonl", "pytest.log"):
         with open(out / name, "wb") as merged:
             for run in runs:
@@ -95,6 +97,34 @@ def merge(runs: list[Path], out: Path) -> int | None:
     info = _merged_info(runs, infos)
     (out / collect.RUN_INFO).write_text(json.dumps(info, indent=2, sort_keys=True), encoding="utf-8")
     return info.get("pytest_exit_code")
+
+
+EVIDENCE_FOLDERS = ("wire", "certificates")
+"""what the evidence bundle reads (docs/ARCHITECTURE.md, "The run folder's evidence"): files named by their
+SHA-256, and index*.jsonl files, one per worker"""
+
+
+def _evidence(runs: list[Path], folder: str, out: Path) -> None:
+    """Join the shards' evidence folders: content-addressed files once each (the same name must hold the same
+    bytes), every index kept under a name of its shard's (shards' workers are all called gw0, gw1 ...)."""
+    for shard, run in enumerate(runs, 1):
+        src = run / folder
+        if not src.is_dir():
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        for path in sorted(src.iterdir()):
+            if not path.is_file():
+                continue
+            if path.name.startswith("index") and path.suffix == ".jsonl":
+                shutil.copyfile(path, out / f"index-shard{shard}-{path.stem[len('index'):].lstrip('-') or 'main'}.jsonl")
+                continue
+            target = out / path.name
+            if target.exists():
+                if target.read_bytes() != path.read_bytes():
+                    raise MergeError(f"{path} and {target} have one name and different bytes: the evidence of "
+                                     f"these runs disagrees")
+                continue
+            shutil.copyfile(path, target)
 
 
 def _run_info(run: Path) -> dict:

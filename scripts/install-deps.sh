@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what the harness's tests use beyond Python packages, where it is missing: Debian's
-# PostgreSQL server binaries (the data-fix tests start a throwaway server on loopback) and Chromium
-# (the report's browser test), and the Allure command line (npm package `allure`, Allure 3) into
+# PostgreSQL server binaries (the data-fix tests start a throwaway server on loopback), Chromium
+# (the report's browser test) and openssl (an evidence bundle checked with openssl alone), and the Allure command line (npm package `allure`, Allure 3) into
 # .cache/allure. Used by scripts/setup-and-run.sh and .ci/run. Needs root (or sudo) for apt-get;
 # without it, it says what is missing and carries on (those tests then skip, saying why).
 set -uo pipefail
@@ -11,6 +11,7 @@ say() { echo "install-deps: $*" >&2; }
 need=()
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)     # the evidence bundle's check with openssl alone
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="$(command -v sudo || true)"

@@ -136,3 +136,28 @@ def test_run_passes_workers_and_shard_to_pytest(tmp_path):
                                           "--shard", "2/3"])
     cmd = cli._pytest_command(args, tmp_path, [])
     assert cmd[cmd.index("-n") + 1] == "8" and cmd[cmd.index("--shard") + 1] == "2/3"
+
+
+def test_merge_keeps_every_shards_wire_and_certificate_evidence(tmp_path):
+    """The evidence bundle of a merged run needs every shard's wire bytes and certificates: content-addressed
+    files once, each shard's per-worker index under a name of its own (both shards have a worker gw0)."""
+    from mp107 import merge
+
+    shards = []
+    for k, body in ((1, b"<a/>"), (2, b"<b/>")):
+        run = tmp_path / f"shard{k}"
+        for folder in merge.EVIDENCE_FOLDERS:
+            (run / folder).mkdir(parents=True)
+            (run / folder / f"{k}{k}.xml").write_bytes(body)
+            (run / folder / "shared.pem").write_bytes(b"same")
+            (run / folder / "index-gw0.jsonl").write_text(json.dumps({"shard": k}) + "\n")
+        shards.append(run)
+    out = tmp_path / "merged"
+    for folder in merge.EVIDENCE_FOLDERS:
+        merge._evidence(shards, folder, out / folder)
+        names = sorted(p.name for p in (out / folder).iterdir())
+        assert names == ["11.xml", "22.xml", "index-shard1-gw0.jsonl", "index-shard2-gw0.jsonl", "shared.pem"]
+        assert (out / folder / "index-shard2-gw0.jsonl").read_text() == '{"shard": 2}\n'
+    (shards[1] / "wire" / "shared.pem").write_bytes(b"other")
+    with pytest.raises(merge.MergeError, match="different bytes"):
+        merge._evidence(shards, "wire", tmp_path / "again" / "wire")
