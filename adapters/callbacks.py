@@ -21,7 +21,10 @@ it can POST to it, so nothing it receives is trusted:
   arrives for that RequestID, before or after, that does not verify, or that comes after the
   verified one, is kept as evidence (`evidence(request_id)`, bounded) and never replaces it.
   Answers: 204 accepted (or a byte-identical re-delivery of the accepted one), 403 does not verify,
-  409 another outcome after the verified one.
+  409 another outcome after the verified one;
+- a verified answer that is not a final outcome (`verify` raises `NotFinal`: the DSP's acknowledgement,
+  the Transform's Pre-Command) is answered 202 and kept as evidence: it is never taken, and never makes
+  the real outcome that follows (or came before) look like a second one.
 
 HTTPS (`tls`, an ssl.SSLContext from `server_tls_context`; the profile's [tls], adapters/profile.py):
 the TLS handshake runs in the connection's own thread, never in the accepting one, and is bounded
@@ -79,6 +82,15 @@ class Evidence:
     sender: str
     at: float
     """time.time() when it arrived"""
+
+
+class NotFinal(Exception):
+    """Raised by a receiver's `verify` for an answer that verifies but is not a final outcome (the
+    DSP's acknowledgement, the Transform's answer): `response` the decoded answer, the message why."""
+
+    def __init__(self, reason: str, response: ServiceResponse) -> None:
+        super().__init__(reason)
+        self.response = response
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -277,10 +289,12 @@ class CallbackReceiver:
         # saves decoding the body a second time to read its RequestID; a body that does not verify is
         # decoded without verification, to tell a Response that does not verify (403, kept as
         # evidence) from something that is not a readable Response at all (400).
-        problem, response = None, None
+        problem, response, not_final = None, None, None
         if self._verify is not None:
             try:
                 verified = self._verify(body)
+            except NotFinal as exc:
+                not_final, response = str(exc), exc.response
             except Exception as exc:    # noqa: BLE001 - a DuisError saying why, or anything else: not verified
                 text = " ".join(str(exc).split())[:300]
                 problem = text if isinstance(exc, errors.DuisError) and text else f"{type(exc).__name__}: {text}"
@@ -295,17 +309,20 @@ class CallbackReceiver:
             self._refuse(handler, 400, f"expected a DUIS Response, got {type(exc).__name__}: {exc}")
             return
         rid = str(response.request_id)
-        status, text = self._file(rid, body, problem, sender)
+        status, text = self._file(rid, body, problem, sender, not_final)
         if status >= 400:
             self._note(f"HTTP {status} to {sender} for {rid}: {text}")
         self._answer(handler, status, text)
 
-    def _file(self, rid: str, body: bytes, problem: str | None, sender: str) -> tuple[int, str | None]:
+    def _file(self, rid: str, body: bytes, problem: str | None, sender: str,
+              not_final: str | None = None) -> tuple[int, str | None]:
         """Take `body` as the outcome for `rid` if it is the first verified one; else keep it as evidence."""
         digest = hashlib.sha256(body).hexdigest()
         with self._cond:
             settled = self._settled.get(rid)
-            if problem is not None:
+            if not_final is not None:
+                reason, status = not_final, 202
+            elif problem is not None:
                 reason = problem
                 status = 403
             elif settled is None:

@@ -60,12 +60,12 @@ from duis.messages import ServiceResponse
 from smki import inspect as cert_inspect
 
 import httpsig as message_signatures
-from .callbacks import CallbackReceiver
+from .callbacks import CallbackReceiver, NotFinal
 from .dcc_dialect import DccDialect
 from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture
 from .profile import AUTO, FROM_TEST_SUPPORT, Profile
-from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState
+from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState, not_a_final_outcome
 from .transport import Deadline, DeadlineAdapter, TooLarge, connection_problem, current, one_line, read_answer
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,8 @@ class HttpTarget:
         self._keys: dict[str, object] = {}        # User ID -> its XML-signing private key (v1.1 signatures)
         self._verified: dict[str, tuple[bytes, ServiceResponse]] = {}
         """RequestID -> (body, decoded Response) of a pushed outcome the receiver verified as it arrived"""
+        self._not_final: dict[str, str] = {}
+        """RequestID -> why the last answer a poll got for it was not a final outcome"""
         self.callback_refusal: str | None = None  # the first refusal of callback registration: poll from then on
         self._cohorts: dict[str, str] | None = dict(profile.cohorts) or None
         self.dialect: DccDialect | None = DccDialect(self) if profile.dialect == "dcc" else None
@@ -343,6 +345,8 @@ class HttpTarget:
             if kept:
                 came = (f"; the callback receiver did not take {len(kept)} POSTed for it, the last from "
                         f"{kept[-1].sender}: it {kept[-1].reason}")
+            elif request_id in self._not_final:
+                came = f"; GET answered with a signed answer that {self._not_final.pop(request_id)}"
             elif self.receiver is not None and self.receiver.refused:
                 came = f"; the callback receiver refused: {self.receiver.refused[-1]}"
             else:
@@ -351,6 +355,7 @@ class HttpTarget:
                                         f"{self._url(RESPONSES + quote(request_id, safe=':'))} answered 404 {polls} "
                                         f"times){came}", 600))
         verified = self._verified.pop(request_id, None)
+        self._not_final.pop(request_id, None)
         try:
             if verified is not None and verified[0] == xml:    # the very bytes the receiver verified as they came
                 response = verified[1]
@@ -379,15 +384,29 @@ class HttpTarget:
                 from None
         if not response.has_signature:
             raise errors.SignatureInvalid("is not signed")
+        why = not_a_final_outcome(self._mapped(response))     # D1: an I99 or a Transform answer is no outcome
+        if why is not None:
+            raise NotFinal(why, response)
         if response.request_id is not None:
             self._verified[str(response.request_id)] = (body, response)   # await_outcome need not do it again
         return response
 
     def _poll(self, request_id: str) -> bytes | None:
+        """The outcome GET answers, or None (404, or a verified answer that is not a final outcome: polled
+        again; an answer that does not verify is returned, for await_outcome to judge)."""
         path = responses_path(request_id)
         answer = self._call("GET", path, rid=request_id, ok=(200, 404),
                             headers=self._signature("GET", path, request_id.split(":")[0], None))
-        return answer.content if answer.status_code == 200 else None
+        if answer.status_code != 200:
+            return None
+        try:
+            self._verify_pushed(answer.content)
+        except NotFinal as exc:
+            self._not_final[request_id] = str(exc)
+            return None
+        except errors.DuisError:
+            pass
+        return answer.content
 
     def _mapped(self, response: ServiceResponse) -> ServiceResponse:
         """The target's codes in the SPEC's words (profile [codes])."""

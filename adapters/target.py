@@ -92,6 +92,21 @@ class Outcome:
         return self.response.outcome_code
 
 
+def not_a_final_outcome(response: ServiceResponse) -> str | None:
+    """Why a DSP-signed `response` (its codes in the SPEC's words) is not a request's final outcome, or
+    None when it is one. SPEC §2 and §5: the final outcome is I0 or an S1SP alert (or whatever code ends
+    the request); the DSP's acknowledgement (I99) is not, and neither is the Transform's answer on the
+    DCC's own interface (I0 carrying a Pre-Command for the user to sign), though both come signed by the
+    DSP under the request's RequestID. Whoever pushes one to the callback receiver, or answers a poll with
+    it, has sent something that must never be taken for the outcome (issue 20, D1)."""
+    if response.pre_command is not None:
+        return (f"is not a final outcome: it is the Transform's answer ({response.response_code} with a "
+                f"Pre-Command to sign), which comes before the request is sent on")
+    if response.s1sp_alert is None and response.response_code == "I99":
+        return "is not a final outcome: it is the DSP's acknowledgement (I99), which comes before the outcome"
+    return None
+
+
 @dataclass
 class TargetState:
     mp107_switch: bool | None = None

@@ -47,7 +47,7 @@ from datetime import datetime, timezone
 import gbcs
 from duis import codec, errors, messages
 
-from . import codes, config as cfg
+from . import codes, config as cfg, defects
 from .dsp import Verdict
 
 
@@ -183,9 +183,12 @@ class CriticalFlow:
             return self._refuse(request, codes.E3, f"critical.transform: the request cannot be transformed into a "
                                                    f"GBCS command: {exc}")
         self._remember(str(request.request_id), Transform(request, payload, time.monotonic()))
-        answer = codec.encode_pre_command_response(request.request_id, request.srv,
-                                                   messages.PreCommand(GBCS_VERSION, payload), _now())
-        return Verdict(200, self.dcc.sign_response(answer), codes.I0, None)
+        answer = self.dcc.sign_response(codec.encode_pre_command_response(
+            request.request_id, request.srv, messages.PreCommand(GBCS_VERSION, payload), _now()))
+        if self.dcc.config.defects and defects.active(self.dcc.config, "acknowledgements-published"):
+            # DEFECT (tolerated): the Transform's answer also goes where outcomes go, as if it were one.
+            self.dcc.outbox.publish_early(admitted.sender.user_id, str(request.request_id), answer)
+        return Verdict(200, answer, codes.I0, None)
 
     def send_command(self, xml: bytes) -> Verdict:
         """POST /api/v1/serviceS: a Signed Pre-Command (Command Variant 5), or a device request with

@@ -459,3 +459,67 @@ def test_a_hostile_pushed_outcome_is_refused_and_named(raw, dsp, make_target, ma
     assert post(target.receiver.url, body) in (400, 403)
     _, exc = bounded(lambda: target.await_outcome(RID, 1.0))
     one_line_fault(exc, RID, "no final outcome within 1 s", KINDS[kind])
+
+
+# --- 7. a signed answer that is not a final outcome is never taken for one (issue 20, D1) -------------
+#
+# A relay (or a DCC) that pushes the DSP's acknowledgement (I99) or, on the DCC's own interface, the
+# Transform's answer (I0 with a Pre-Command) to the callback receiver, or answers a poll with it before
+# the outcome exists, sends answers the DSP really signed - but neither is a final outcome (SPEC §2, §5).
+# The harness keeps each as evidence and waits for the real one.
+
+def transform_answer(signer, *, rid: str = RID) -> bytes:
+    from duis import messages
+    xml = codec.encode_pre_command_response(RequestID.parse(rid), "6.15.1", messages.PreCommand("4.5", b"\xdf\x09\x00"),
+                                            datetime.now(timezone.utc))
+    return signing.sign(xml, signer)
+
+
+NOT_FINAL = {"acknowledgement": lambda dsp: response(dsp, "I99"), "transform answer": transform_answer}
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("kind", list(NOT_FINAL))
+def test_a_pushed_answer_that_is_not_a_final_outcome_is_kept_as_evidence_not_taken(raw, dsp, make_target,
+                                                                                  make_xml_signer, kind, when):
+    s1sp = make_xml_signer("s1sp")
+    target = make_target(raw.url, profile(dsp))
+    early, final = NOT_FINAL[kind](dsp), s1sp_alert(dsp, s1sp, "S1VE64")
+    order = [early, final] if when == "before" else [final, early]
+    statuses = [post(target.receiver.url, body) for body in order]
+    outcome = target.await_outcome(RID, 2.0)
+    assert outcome.code == "S1VE64" and outcome.xml == final
+    assert statuses[order.index(early)] == 202 and statuses[order.index(final)] == 204, statuses
+    reasons = [e.reason for e in target.receiver.evidence(RID)]
+    assert len(reasons) == 1 and "not a final outcome" in reasons[0], reasons
+
+
+def test_an_outcome_that_only_came_as_an_acknowledgement_ends_broken_saying_so(raw, dsp, make_target):
+    target = make_target(raw.url, profile(dsp))
+    assert post(target.receiver.url, response(dsp, "I99")) == 202
+    _, exc = bounded(lambda: target.await_outcome(RID, 1.0))
+    one_line_fault(exc, RID, "no final outcome within 1 s", "not a final outcome", "I99")
+
+
+@pytest.mark.parametrize("kind", list(NOT_FINAL))
+def test_a_polled_answer_that_is_not_a_final_outcome_is_polled_again(raw, dsp, make_target, make_xml_signer, kind):
+    s1sp = make_xml_signer("s1sp")
+    answers = [NOT_FINAL[kind](dsp), NOT_FINAL[kind](dsp), s1sp_alert(dsp, s1sp, "S1VE64")]
+
+    def poll(sock, stop):
+        sock.sendall(http_answer(200, answers.pop(0) if len(answers) > 1 else answers[0]))
+    raw.routes[("GET", RESPONSES)] = poll
+    target = make_target(raw.url, profile(dsp, mode="poll"))
+    outcome, exc = bounded(lambda: target.await_outcome(RID, 10.0))
+    assert exc is None, exc
+    assert outcome.code == "S1VE64"
+    assert raw.hits.count(("GET", RESPONSES)) == 3
+
+
+def test_an_acknowledgement_in_the_target_s_own_code_is_still_an_acknowledgement(raw, dsp, make_target):
+    """The profile's [codes] map the target's codes to the SPEC's: its own code for I99 is not an outcome."""
+    from dataclasses import replace
+    target = make_target(raw.url, replace(profile(dsp), codes={"I0": "I99"}))   # its "I0" is the SPEC's I99
+    assert post(target.receiver.url, response(dsp, "I0")) == 202
+    _, exc = bounded(lambda: target.await_outcome(RID, 1.0))
+    one_line_fault(exc, RID, "not a final outcome")
