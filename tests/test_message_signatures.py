@@ -363,11 +363,19 @@ def test_delivery_to_a_url_no_longer_allowed_is_not_attempted(caplog):
     delivery = CallbackDelivery(attempts=3, pause=0.0)
     delivery.pin = auth.CallbackURLs((), resolve=resolver(table)).pinned
     posted = []
-    delivery._client.post = lambda *a, **k: posted.append(a)       # must never be reached
+
+    async def send(*a, **k):                                          # must never be reached
+        posted.append(a)
+        raise AssertionError("sent")
+    delivery._client.send = send
     try:
         with caplog.at_level("ERROR", logger="reference.server.callbacks"):
-            delivery._post("http://rebind.example/outcomes", "RID", b"<x/>")
+            delivery.deliver("http://rebind.example/outcomes", "RID", b"<x/>")
+            import time
+            deadline = time.monotonic() + 10
+            while delivery.stats["failed"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
     finally:
         delivery.close()
-    assert not posted and delivery.stats == {"delivered": 0, "failed": 1}
+    assert not posted and delivery.stats == {"delivered": 0, "failed": 1, "dropped": 0}
     assert any("refused at delivery" in r.getMessage() for r in caplog.records)

@@ -80,7 +80,7 @@ from duis.types import EUI64, RequestID
 from .. import codes
 from . import auth
 from . import test_support as ts
-from .callbacks import CallbackDelivery, is_callback_url
+from .callbacks import LOOP_HEADER, LOOP_TOKEN, CallbackDelivery, is_callback_url
 from .dcc_interface import DIALECTS, routes as dcc_routes
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,53 @@ class _BodyDeadline:
                 await send({"type": "http.response.start", "status": 408,
                             "headers": [(b"content-length", b"0"), (b"connection", b"close")]})
                 await send({"type": "http.response.body", "body": b""})
+
+
+class _NoLoop:
+    """ASGI middleware: a request carrying this process's own delivery token (callbacks.LOOP_HEADER) is
+    one of its own callback deliveries come back to it, by whatever way: HTTP 403, and nothing done."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._name = LOOP_HEADER.lower().encode()
+        self._token = LOOP_TOKEN.encode()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and any(name == self._name and hmac.compare_digest(value, self._token)
+                                           for name, value in scope.get("headers", ())):
+            log.warning("%s %s: refused one of this DCC's own callback deliveries (a callback URL leads back to it)",
+                        scope.get("method"), scope.get("path"))
+            await JSONResponse({"error": "a callback delivery of this DCC came back to it: refused"},
+                               status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _points_at_itself(url: str, scope) -> bool:
+    """Whether `url` names the address and port this request reached (the DCC itself): its port is the
+    server's, and its host is that address, a loopback or unspecified one, or a name resolving to one."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+    server = scope.get("server") or (None, None)
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    if server[1] is None or port != server[1]:
+        return False
+    host = (parts.hostname or "").lower()
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0])
+                         for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        except (OSError, UnicodeError, ValueError):
+            return False
+    own = {str(server[0])}
+    return any(a.is_loopback or a.is_unspecified or str(a) in own for a in addresses)
 
 
 class _BearerToken:
@@ -322,9 +369,13 @@ class _Service:
                                   shape="callback") from None
         body = ts.read_object(body, "body", {"url": True}, "callback")
         if not is_callback_url(body["url"]):
-            raise ts.BadInput("body.url", "an http:// or https:// URL with a host", body["url"], shape="callback")
+            raise ts.BadInput("body.url", "an http:// or https:// URL with a host, in printable ASCII without white "
+                                          "space or control characters", body["url"], shape="callback")
         if self.callback_urls is not None:
             await run_in_threadpool(self.callback_urls.check, body["url"])     # resolves the host
+        if await run_in_threadpool(_points_at_itself, body["url"], request.scope):
+            raise auth.Refused(400, f"callback URL {body['url']!r} leads back to the DCC itself (its own address "
+                                    "and port): outcomes are pushed to the user's own endpoint, never into the DCC")
         self._register(user_id, body["url"])
         return JSONResponse({"user_id": user_id, "url": body["url"]})
 
@@ -340,7 +391,7 @@ class _Service:
         """Called by the S1SP worker with a final outcome: queue it, never wait for the network."""
         url = self.callbacks.get(user_id)
         if url:
-            self.delivery.deliver(url, request_id, response_xml)
+            self.delivery.deliver(url, request_id, response_xml, user_id)
 
     # --- test support -------------------------------------------------------------------------
 
@@ -522,4 +573,5 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
     app.state.service = service
     if body_timeout is not None:
         app.add_middleware(_BodyDeadline, seconds=body_timeout)
+    app.add_middleware(_NoLoop)
     return app

@@ -202,6 +202,9 @@ class CallbackURLs:
         delivery, so a name that resolved to a public address when it was registered and to an
         internal one later (DNS rebinding) is refused then, and the connection goes to the address
         that was checked, not to whatever a second lookup returns. Refused(400) saying why."""
+        if not isinstance(url, str) or not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+            raise Refused(400, f"callback URL {url!r}: expected printable ASCII, without white space or control "
+                               "characters")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(400, f"callback URL {url!r}: expected an http:// or https:// URL with a host")
