@@ -223,6 +223,53 @@ def _points_at_itself(url: str, scope) -> bool:
     return any(a.is_loopback or a.is_unspecified or str(a) in own for a in addresses)
 
 
+class _LoopbackOnly:
+    """ASGI middleware (the test-support mount's when it has no token, which `serve` allows on loopback
+    only): a web page in a browser on the same machine must not be able to drive it. So a call is
+    refused (HTTP 403) that carries an `Origin` header (every cross-site request from a page does), or
+    whose `Host` is not a loopback address literal (127.0.0.1:PORT, [::1]:PORT: a page on a name that
+    rebinds to 127.0.0.1 sends its own name); and a body must be `application/json` (HTTP 415): a page
+    can send text/plain or a form without asking, never JSON."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            problem = _not_from_this_machine(scope)
+            if problem is not None:
+                status, reason = problem
+                log.warning("test support: refused %s %s: %s", scope.get("method"), scope.get("path"), reason)
+                await JSONResponse({"error": reason}, status_code=status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _not_from_this_machine(scope) -> tuple[int, str] | None:
+    import ipaddress
+    headers = {}
+    for name, value in scope.get("headers", ()):
+        headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    if "origin" in headers:
+        return 403, "test support without a token refuses calls that carry an Origin header (a web page's)"
+    hosts = headers.get("host", [])
+    host = hosts[0].strip() if len(hosts) == 1 else ""
+    name = host[1:host.find("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+    try:
+        loopback = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        return 403, (f"test support without a token takes calls addressed to a loopback address only (Host "
+                     f"127.0.0.1:PORT or [::1]:PORT), got Host {host[:80]!r}")
+    length = headers.get("content-length", ["0"])
+    has_body = "transfer-encoding" in headers or any(v.strip() not in ("", "0") for v in length)
+    content_type = (headers.get("content-type", [""])[0].split(";")[0].strip().lower())
+    if (has_body or content_type) and content_type != "application/json":
+        return 415, f"test support takes application/json only, got Content-Type {content_type[:80]!r}"
+    return None
+
+
 class _BearerToken:
     """ASGI middleware (the test-support mount's): every call needs `Authorization: Bearer <token>`,
     compared in constant time (digests of equal length); else HTTP 401."""
@@ -513,7 +560,7 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
                oversize: str = "400", callbacks: str = "registration",
                datafix_at_start: bool = False, interface: auth.Policy | None = None,
                body_timeout: float | None = BODY_TIMEOUT, test_support_token: str | None = None,
-               dialect: str = "v1") -> Starlette:
+               dialect: str = "v1", test_support_loopback_only: bool = False) -> Starlette:
     """The HTTP face of `dcc` (a reference.dcc.ReferenceDCC). `load`: a test-support `load` body
     applied now and again after each reset. `max_request_bytes` and `oversize` ("400": a signed
     refusal; "413-empty": HTTP 413, no body): how a larger Service Request body is answered.
@@ -523,7 +570,9 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
     responses calls, own callback and outcomes only, callback URLs as the policy allows; see
     reference/server/auth.py); None: v1, unauthenticated. `body_timeout`: seconds for a request's whole
     body to arrive, else HTTP 408 (None: no deadline). `test_support_token`: every test-support call
-    must carry `Authorization: Bearer <token>` (None: no token asked). `dialect` "dcc": the DCC's own
+    must carry `Authorization: Bearer <token>` (None: no token asked); `test_support_loopback_only` (what
+    `serve` sets when there is no token): test support refuses calls with an Origin header, a Host that is
+    not a loopback literal, or a body that is not application/json (`_LoopbackOnly`). `dialect` "dcc": the DCC's own
     interface (serviceT / serviceS / serviceD, reference/server/dcc_interface.py) in place of
     serviceRequest. The caller closes `dcc`; the app closes the callback delivery it made when it
     shuts down."""
@@ -545,7 +594,8 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
         Route("/api/v1/users/{user_id}/callback", service.callback, methods=["PUT", "GET", "DELETE"]),
     ]
     if test_support:
-        guard = [Middleware(_BearerToken, token=test_support_token)] if test_support_token else None
+        guard = ([Middleware(_BearerToken, token=test_support_token)] if test_support_token else
+                 [Middleware(_LoopbackOnly)] if test_support_loopback_only else None)
         routes.append(Mount("/test-support/v1", middleware=guard, routes=[
             Route("/load", service.load, methods=["POST"]),
             Route("/users", service.loader("user"), methods=["POST"]),

@@ -258,7 +258,8 @@ def serving(args: argparse.Namespace, *, announce: bool = True) -> Iterator[Serv
                              max_request_bytes=args.max_request_bytes, oversize=args.oversize,
                              callbacks=args.callbacks, datafix_at_start=args.run_datafix_at_start,
                              body_timeout=args.body_timeout, test_support_token=token,
-                             interface=interface, delivery=delivery, dialect=args.interface)
+                             interface=interface, delivery=delivery, dialect=args.interface,
+                             test_support_loopback_only=args.test_support and token is None)
         except BadInput as exc:
             raise StartError(f"--load {args.load}: {exc}") from None
         for name, (report, fixed) in app.state.service.datafix_results.items():
