@@ -65,7 +65,8 @@ from .dcc_dialect import DccDialect
 from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture
 from .profile import AUTO, FROM_TEST_SUPPORT, Profile
-from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState, not_a_final_outcome
+from .target import (Acknowledgement, Capability, Outcome, TargetFault, TargetState, not_a_final_outcome,
+                     unsigned_reason)
 from .transport import Deadline, DeadlineAdapter, TooLarge, connection_problem, current, one_line, read_answer
 
 log = logging.getLogger(__name__)
@@ -290,7 +291,8 @@ class HttpTarget:
         if response.request_id is not None and str(response.request_id) != request_id:
             raise TargetFault(f"{request_id}: POST {url}: the answer is for RequestID {response.request_id}")
         response = self._mapped(response)
-        return Acknowledgement(request_id, answer.status_code, answer.content, response, response.reason)
+        return Acknowledgement(request_id, answer.status_code, answer.content, response,
+                               unsigned_reason(response.reason))
 
     def _refusal(self, request_id: str, url: str, answer: requests.Response) -> Acknowledgement:
         """An HTTP 4xx: a refusal (SPEC §5). Its body, if any, should be a signed DUIS Response; a 4xx
@@ -312,7 +314,7 @@ class HttpTarget:
             return Acknowledgement(request_id, status, body, None, f"HTTP {status}",
                                    body_problem=f"the body answers RequestID {response.request_id}")
         response = self._mapped(response)
-        return Acknowledgement(request_id, status, body, response, response.reason)
+        return Acknowledgement(request_id, status, body, response, unsigned_reason(response.reason))
 
     def await_outcome(self, request_id: str, timeout: float) -> Outcome:
         deadline = time.monotonic() + timeout

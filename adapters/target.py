@@ -92,6 +92,16 @@ class Outcome:
         return self.response.outcome_code
 
 
+UNSIGNED = "[unsigned: an XML comment outside the DSP's signature, which anyone on the way may have rewritten]"
+
+
+def unsigned_reason(reason: str | None) -> str | None:
+    """The free-text reason of a DSP answer, labelled for what it is: DUIS carries it in an XML comment,
+    which exclusive C14N leaves out of the signature (issue 20: a relay rewrote it and the answer still
+    verified). So it is never shown as the target's word without saying that it is unsigned."""
+    return f"{reason} {UNSIGNED}" if reason else None
+
+
 def not_a_final_outcome(response: ServiceResponse) -> str | None:
     """Why a DSP-signed `response` (its codes in the SPEC's words) is not a request's final outcome, or
     None when it is one. SPEC §2 and §5: the final outcome is I0 or an S1SP alert (or whatever code ends

@@ -523,3 +523,18 @@ def test_an_acknowledgement_in_the_target_s_own_code_is_still_an_acknowledgement
     assert post(target.receiver.url, response(dsp, "I0")) == 202
     _, exc = bounded(lambda: target.await_outcome(RID, 1.0))
     one_line_fault(exc, RID, "not a final outcome")
+
+
+# --- 8. the reason text is shown as unsigned (issue 20, ruling) -------------------------------------
+
+def test_a_reason_a_relay_rewrote_is_shown_as_unsigned(raw, dsp, make_target):
+    """The DSP's free-text reason travels in an XML comment, outside what exclusive C14N signs: a relay
+    rewrote it and the answer still verified. The harness shows it, labelled unsigned."""
+    genuine = signing.sign(codec.encode_acknowledgement(RequestID.parse(RID), "E4", "6.24.1", datetime.now(timezone.utc),
+                                                        reason="dsp.registration_data: not the registered NO"), dsp)
+    rewritten = genuine.replace(b"dsp.registration_data: not the registered NO", b"all fine, blame the S1SP")
+    assert rewritten != genuine
+    raw.routes[("POST", SERVICE_REQUEST)] = http_answer(200, rewritten)
+    ack = make_target(raw.url, profile(dsp, mode="poll")).submit(RID, b"<r/>")
+    assert ack.code == "E4"                                       # it verifies: the comment is not signed
+    assert ack.reason.startswith("all fine, blame the S1SP") and "unsigned" in ack.reason, ack.reason
