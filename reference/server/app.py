@@ -69,7 +69,7 @@ from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
@@ -92,6 +92,10 @@ own answer)."""
 MAX_JSON_BYTES = 16 * 1024 * 1024
 BODY_TIMEOUT = 10.0
 """Default seconds (create_app's `body_timeout`, serve --body-timeout) for a request's whole body to arrive."""
+MAX_HEAD_BYTES = 32 * 1024
+"""the largest request head (request line and header fields), however it was read (_HeadChecks)"""
+MAX_JSON_DEPTH = 32
+"""the deepest nesting of a JSON body (test support, callback registration): deeper is HTTP 400"""
 MAX_INTERFACE_BYTES = 64 * 1024
 """v1.1: the largest body of a signed callback or responses call (read before the signature is checked)"""
 XML = "application/xml"
@@ -114,6 +118,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise _TooLarge(size)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _bounded_json(raw: bytes, shape: str):
+    """A JSON body, nested at most MAX_JSON_DEPTH deep; ts.BadInput (HTTP 400) otherwise. Deeper
+    nesting made json, or the error message's repr of it, recurse until a RecursionError (HTTP 500)."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:120]
+        raise ts.BadInput("body", f"JSON {ts.SHAPES[shape]}", f"unreadable JSON ({why})", shape=shape) from None
+    level = [value]
+    for depth in range(MAX_JSON_DEPTH + 1):
+        level = [child for item in level if isinstance(item, (list, dict))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return value
+    raise ts.BadInput("body", f"JSON {ts.SHAPES[shape]}, nested at most {MAX_JSON_DEPTH} deep",
+                      f"JSON nested deeper than {MAX_JSON_DEPTH}", shape=shape)
 
 
 def _pem(cert) -> Response:
@@ -174,6 +196,45 @@ class _BodyDeadline:
                 await send({"type": "http.response.start", "status": 408,
                             "headers": [(b"content-length", b"0"), (b"connection", b"close")]})
                 await send({"type": "http.response.body", "body": b""})
+
+
+class _HeadChecks:
+    """ASGI middleware, outermost: what the request's head alone decides, before anything reads it.
+
+    - one size limit for the head (MAX_HEAD_BYTES: request line and header fields, counted as they
+      are written on the wire), whatever the chunks it arrived in: h11 refuses a head still incomplete
+      at twice the limit (cli.py), this refuses a complete one over it, so a head passes or not by its
+      size alone (a 100 KB head in one read passed while 200 KB in pieces was refused). HTTP 431;
+    - Content-Length together with Transfer-Encoding (RFC 9112 §6.1: a request smuggling attempt or a
+      broken client): HTTP 400, and the connection is closed, never read on.
+    Both answers close the connection."""
+
+    def __init__(self, app, max_head: int = MAX_HEAD_BYTES) -> None:
+        self.app = app
+        self.max_head = max_head
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            problem = self._problem(scope)
+            if problem is not None:
+                status, reason = problem
+                log.info("%s %s: HTTP %d: %s", scope.get("method"), str(scope.get("path"))[:100], status, reason)
+                await JSONResponse({"error": reason}, status_code=status,
+                                   headers={"Connection": "close"})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _problem(self, scope) -> tuple[int, str] | None:
+        headers = scope.get("headers", ())
+        query = scope.get("query_string", b"")
+        size = (len(scope.get("method", "")) + 1 + len(scope.get("raw_path") or b"") + (1 + len(query) if query else 0)
+                + len(" HTTP/1.1\r\n") + sum(len(n) + 2 + len(v) + 2 for n, v in headers) + 2)
+        if size > self.max_head:
+            return 431, f"the request head is {size} bytes; at most {self.max_head} are read"
+        names = {n.lower() for n, _ in headers}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            return 400, "Content-Length together with Transfer-Encoding: refused, and the connection closed"
+        return None
 
 
 class _NoLoop:
@@ -409,11 +470,7 @@ class _Service:
         if signed_body is None:
             body = await self._json(request, "callback")
         else:                                # v1.1: the body was read (and its digest checked) already
-            try:
-                body = json.loads(signed_body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ts.BadInput("body", f"JSON {ts.SHAPES['callback']}", f"unreadable JSON ({exc})",
-                                  shape="callback") from None
+            body = _bounded_json(signed_body, "callback")
         body = ts.read_object(body, "body", {"url": True}, "callback")
         if not is_callback_url(body["url"]):
             raise ts.BadInput("body.url", "an http:// or https:// URL with a host, in printable ASCII without white "
@@ -447,10 +504,7 @@ class _Service:
             raw = await _read_body(request, MAX_JSON_BYTES)
         except _TooLarge as exc:
             raise ts.BadInput("body", f"at most {MAX_JSON_BYTES} bytes of JSON", f"{exc.args[0]} bytes") from None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ts.BadInput("body", f"JSON {ts.SHAPES[shape]}", f"unreadable JSON ({exc})", shape=shape) from None
+        return _bounded_json(raw, shape)
 
     def _apply(self, batch: ts.Batch, where: str) -> dict:
         try:
@@ -541,6 +595,14 @@ class _Service:
         return _pem(self.dcc.s1sp_certificate(name))
 
 
+async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+    """The client closed the connection before its request was whole: nothing to answer, nothing to
+    report beyond one line (it was a traceback in the log)."""
+    log.info("%s %s: the client closed the connection before its request body was whole", request.method,
+             request.url.path[:100])
+    return Response(status_code=400)
+
+
 async def _bad_input(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.as_json(), status_code=400)
 
@@ -619,9 +681,11 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
         if own_delivery:
             service.delivery.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ts.BadInput: _bad_input, auth.Refused: _refused})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ts.BadInput: _bad_input, auth.Refused: _refused,
+                                                                     ClientDisconnect: _gone})
     app.state.service = service
     if body_timeout is not None:
         app.add_middleware(_BodyDeadline, seconds=body_timeout)
     app.add_middleware(_NoLoop)
+    app.add_middleware(_HeadChecks)
     return app
