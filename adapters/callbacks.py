@@ -6,6 +6,10 @@ it can POST to it, so nothing it receives is trusted:
 - a POST must declare its length (`Content-Length`, digits only, at most `MAX_BODY`); a missing,
   doubled, negative, non-numeric or too large one, or a chunked body, is refused (411/400/413)
   before a byte of the body is read, and never more than the declared length is read;
+- at most `MAX_CONNECTIONS` connections at once (one more is closed unread), and at most
+  `READING_BYTES` of bodies being read at once (a POST that would go beyond is answered 503 unread):
+  whatever reaches the receiver, what it holds is bounded (400 stalled 4 MiB POSTs once held 1.5 GB).
+  A client that goes mid-request is one line in `refused`, never a traceback;
 - every connection has a per-read socket timeout and an overall deadline (request line, headers
   and body together): a client that stalls or drips is dropped. After an accepted outcome the
   connection stays open (HTTP/1.1 keep-alive: the DCC's next outcome costs no new connection, nor
@@ -64,6 +68,11 @@ EVIDENCE_REQUESTS = 256
 """RequestIDs with evidence kept (the oldest go first)"""
 EVIDENCE_BODY_BYTES = 16 * 1024
 """bytes of each evidence body kept (its full size is recorded)"""
+MAX_CONNECTIONS = 128
+"""connections served at once; beyond it a new one is closed unread (each holds a thread)"""
+READING_BYTES = 64 * 1024 * 1024
+"""bytes of POST bodies being read at once, over all connections (each POST reserves its declared length
+before a byte is read); beyond it a POST is answered 503 unread"""
 PENDING_BYTES = 64 * 1024 * 1024
 """bytes of verified outcomes held until awaited; beyond it, new ones are refused (503)"""
 SETTLED_REQUESTS = 100_000
@@ -150,6 +159,7 @@ class CallbackReceiver:
         self._evidence: OrderedDict[str, deque[Evidence]] = OrderedDict()
         self._cond = threading.Condition()
         self._connections: set = set()                             # open connections (kept alive between POSTs)
+        self._reading = 0                                          # bytes reserved by POSTs being read
         self.refused: deque[str] = deque(maxlen=20)
         self.received = 0
         receiver = self
@@ -221,8 +231,7 @@ class CallbackReceiver:
             def log_error(self, fmt, *args) -> None:     # timeouts, bad request lines: remembered
                 receiver._note(f"from {self.client_address[0]}: " + (fmt % args))
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _BoundedServer((host, port), Handler, receiver=self)
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         scheme = "https" if tls is not None else "http"
@@ -264,6 +273,15 @@ class CallbackReceiver:
         return length
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        reserved = [0]
+        try:
+            self._handle_post(handler, reserved)
+        finally:
+            if reserved[0]:
+                with self._cond:
+                    self._reading -= reserved[0]
+
+    def _handle_post(self, handler: BaseHTTPRequestHandler, reserved: list) -> None:
         if handler.path.split("?")[0] != self._path:
             self._refuse(handler, 404, f"POST final outcomes to {self._path}")
             return
@@ -271,6 +289,15 @@ class CallbackReceiver:
         if length is None:
             return
         sender = handler.client_address[0]
+        with self._cond:
+            if self._reading + length > READING_BYTES:
+                busy = self._reading
+            else:
+                busy, self._reading = None, self._reading + length
+                reserved[0] = length
+        if busy is not None:
+            self._refuse(handler, 503, f"{busy} bytes of other POSTs are being read; try again")
+            return
         try:
             body = _read_exactly(handler.rfile, length)
         except TimeoutError as exc:
@@ -281,6 +308,10 @@ class CallbackReceiver:
                 self._answer(handler, 408, f"dropped: {exc}")
             except OSError:
                 pass
+            return
+        except OSError as exc:          # the client went (reset): one line, the connection is closed
+            self._note(f"from {sender}: the connection was lost while reading a POST: {type(exc).__name__}")
+            handler.close_connection = True
             return
         if len(body) < length:
             self._refuse(handler, 400, f"the body ended after {len(body)} of {length} bytes")
@@ -350,13 +381,16 @@ class CallbackReceiver:
     @staticmethod
     def _answer(handler: BaseHTTPRequestHandler, status: int, text: str | None) -> None:
         data = (text or "").encode("utf-8")
-        handler.send_response(status)
-        if data:
-            handler.send_header("Content-Type", "text/plain; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        if data:
-            handler.wfile.write(data)
+        try:
+            handler.send_response(status)
+            if data:
+                handler.send_header("Content-Type", "text/plain; charset=utf-8")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            if data:
+                handler.wfile.write(data)
+        except OSError:                 # the client went before its answer: nothing to tell it
+            handler.close_connection = True
 
     # --- for the target adapter -----------------------------------------------------------------
 
@@ -385,6 +419,58 @@ class CallbackReceiver:
             except OSError:
                 pass
         self._thread.join(timeout=5)
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a cap on connections served at once (MAX_CONNECTIONS; one beyond it is
+    closed unread, noted once per 10 s) and errors noted in one line, never printed as a traceback."""
+    daemon_threads = True
+    request_queue_size = 128          # the listen backlog: a burst of deliveries is not made to retry its SYNs
+
+    def __init__(self, address, handler, *, receiver: "CallbackReceiver") -> None:
+        self.receiver = receiver
+        self.active = 0
+        self.turned_away = 0
+        self._noted_at = 0.0
+        self._count_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        with self._count_lock:
+            full = self.active >= MAX_CONNECTIONS
+            if full:
+                self.turned_away += 1
+                note = time.monotonic() - self._noted_at >= 10.0
+                if note:
+                    self._noted_at, count, self.turned_away = time.monotonic(), self.turned_away, 0
+            else:
+                self.active += 1
+        if full:
+            if note:
+                self.receiver._note(f"closed {count} connection(s) unread: {MAX_CONNECTIONS} connections at once "
+                                    f"is the most the receiver serves")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._done()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._count_lock:
+            self.active -= 1
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+        exc = sys.exc_info()[1]
+        self.receiver._note(f"from {client_address[0]}: the connection ended with {type(exc).__name__}: {exc}")
 
 
 def _read_exactly(rfile, length: int) -> bytes:

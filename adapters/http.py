@@ -66,7 +66,7 @@ from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture
 from .profile import AUTO, FROM_TEST_SUPPORT, Profile
 from .target import (Acknowledgement, Capability, Outcome, TargetFault, TargetState, not_a_final_outcome,
-                     unsigned_reason)
+                     state_problem, unsigned_reason)
 from .transport import Deadline, DeadlineAdapter, TooLarge, connection_problem, current, one_line, read_answer
 
 log = logging.getLogger(__name__)
@@ -201,9 +201,18 @@ class HttpTarget:
         answer = self._call(method, path, json=body, **kwargs)
         try:
             return answer.json()
-        except ValueError:
-            raise TargetFault(f"{method} {self._url(path)}: expected JSON, got "
+        except (ValueError, RecursionError) as exc:
+            why = "JSON nested too deeply to read" if isinstance(exc, RecursionError) else "JSON"
+            raise TargetFault(f"{method} {self._url(path)}: expected {why}, got "
                               f"{_snippet(answer.content, 120) or 'no body'}") from None
+
+    def _state(self) -> dict:
+        """Test support's GET /state, of the shape the harness reads (else a TargetFault saying why)."""
+        data = self._json("GET", f"{TEST_SUPPORT}/state")
+        problem = state_problem(data)
+        if problem is not None:
+            raise TargetFault(f"GET {self._url(TEST_SUPPORT + '/state')}: {problem}")
+        return data
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -522,7 +531,7 @@ class HttpTarget:
                "code_map": dict(self.profile.codes)}
         if self.test_support:
             try:
-                out.update({k: v for k, v in self._json("GET", f"{TEST_SUPPORT}/state").items()
+                out.update({k: v for k, v in self._state().items()
                             if k in ("mp107_switch", "s1sp_implemented", "cohorts")})
             except TargetFault as exc:
                 out["state"] = str(exc)
@@ -561,7 +570,7 @@ class HttpTarget:
 
     def cohort_of(self, s1sp: str) -> str:
         if self._cohorts is None and self.test_support:
-            self._cohorts = dict(self._json("GET", f"{TEST_SUPPORT}/state").get("cohorts") or {})
+            self._cohorts = dict(self._state().get("cohorts") or {})
         for cohort, name in (self._cohorts or {}).items():
             if name == s1sp:
                 return cohort
@@ -576,7 +585,7 @@ class HttpTarget:
     def state(self) -> TargetState:
         if not self.test_support:
             return TargetState()          # not observable without test support
-        s = self._json("GET", f"{TEST_SUPPORT}/state")
+        s = self._state()
         return TargetState(s.get("mp107_switch"), dict(s.get("s1sp_implemented") or {}))
 
     def reset(self) -> None:

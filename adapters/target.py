@@ -123,6 +123,25 @@ class TargetState:
     s1sp_implemented: dict[str, bool] = field(default_factory=dict)
 
 
+def state_problem(data) -> str | None:
+    """Why `data` (a target's test-support GET /state, JSON) is not of the shape the harness reads, or None:
+    an object whose mp107_switch is a boolean, whose s1sp_implemented maps names to booleans and whose
+    cohorts map cohorts to names (each may be absent or null). Issue 20, D10: a wrong shape crashed the
+    harness (AttributeError) instead of making the target broken with a reason."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {type(data).__name__}"
+    if data.get("mp107_switch") is not None and not isinstance(data["mp107_switch"], bool):
+        return f"expected mp107_switch true or false, got {type(data['mp107_switch']).__name__}"
+    for key, value_type in (("s1sp_implemented", bool), ("cohorts", str)):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, value_type)
+                                                  for k, v in value.items()):
+            return f"expected {key} an object of {value_type.__name__} values, got {str(value)[:80]!r}"
+    return None
+
+
 @runtime_checkable
 class Target(Protocol):
     name: str
