@@ -301,5 +301,6 @@ class ReferenceDCC:
             worker.shutdown(wait=True)
         for s1sp in self.s1sps.values():
             s1sp.close()
+        self.dsp.counters.close()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

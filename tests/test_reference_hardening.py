@@ -296,3 +296,48 @@ def test_mutual_tls_takes_end_entity_client_certificates_only(tls):
         assert get("client.pem", "client.key.pem").status_code == 200        # an end entity of that CA
         with pytest.raises((requests.ConnectionError, ssl.SSLError)):
             get("client-ca.pem", "client-ca.key.pem")                         # the CA itself
+
+
+# --- pending Pre-Commands are kept per user (D7) --------------------------------------------------------
+
+def test_one_users_transforms_never_evict_anothers_pending_pre_command(monkeypatch):
+    """10,052 transforms by others evicted a victim's Pre-Command from the one shared table, and the
+    victim's Signed Pre-Command then got E1."""
+    from types import SimpleNamespace
+
+    from duis.types import RequestID
+    from reference import critical
+    monkeypatch.setattr(critical, "MAX_PENDING", 50)
+    flow = critical.CriticalFlow(dcc=None)
+
+    def transform(rid):
+        return critical.Transform(SimpleNamespace(request_id=RequestID.parse(rid)), b"\xdf", time.monotonic())
+    victim = "90-B3-D5-1F-30-01-00-03:00-DB-00-00-00-00-00-01:7"
+    flow._remember(victim, transform(victim))
+    for n in range(1, 200):
+        rid = f"90-B3-D5-1F-30-02-00-04:00-DB-00-00-00-00-00-02:{n}"
+        flow._remember(rid, transform(rid))
+    assert flow._issued(victim) is not None                        # still there for its signature
+    assert flow.pending() == 1 + 50                                # the other user's oldest went first
+    assert flow._issued("90-B3-D5-1F-30-02-00-04:00-DB-00-00-00-00-00-02:1") is None
+
+
+# --- replay protection survives a restart (D8) -------------------------------------------------------
+
+def test_the_last_accepted_originator_counter_survives_a_restart(tmp_path):
+    """A 6.21 captured before a restart was accepted after it and put the wrong NO's certificates back."""
+    from reference.dcc import ReferenceDCC
+    user = "90-B3-D5-1F-30-01-00-03"
+    first = ReferenceDCC(data_dir=tmp_path)
+    try:
+        assert first.dsp.counters.take(user, 1000) is None
+    finally:
+        first.close()
+    again = ReferenceDCC(data_dir=tmp_path)          # the same data folder: the DCC restarted
+    try:
+        assert again.dsp.counters.take(user, 1000) == 1000      # the captured request: refused
+        assert again.dsp.counters.take(user, 1001) is None
+        again.reset()                                         # a test-support reset forgets, as before
+        assert again.dsp.counters.take(user, 5) is None
+    finally:
+        again.close()
