@@ -13,6 +13,8 @@ Benchmarks (bench/README.md says what each measures and how):
   server    the served reference's signed 6.15.1/s with 1, 2, 4, 8 clients    (bench_server.py)
   hostile   a 5,000-attribute request's refusal, and a valid one alongside 8   (bench_hostile.py)
   datafix   the data fix, 29,280 among 1 M devices, SQLite and PostgreSQL     (bench_datafix.py)
+  attack    a valid request beside slow-chunk and idle connections; both sides' memory and
+            tracebacks whatever callback endpoints answer or reaches the receiver  (bench_attack.py)
 
 Progress goes to stderr; the table (with the date, the machine and the load average) to stdout.
 Every figure is a median of several runs (--runs overrides each benchmark's default). Timings on a
@@ -33,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from common import Options, Outcome, fmt_s, say  # noqa: E402
 
-MODULES = ("bench_suite", "bench_request", "bench_server", "bench_hostile", "bench_datafix")
-ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix")
+MODULES = ("bench_suite", "bench_request", "bench_server", "bench_hostile", "bench_datafix", "bench_attack")
+ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix", "attack")
 
 
 def benchmarks() -> dict:
