@@ -33,7 +33,8 @@ it can POST to it, so nothing it receives is trusted:
 HTTPS (`tls`, an ssl.SSLContext from `server_tls_context`; the profile's [tls], adapters/profile.py):
 the TLS handshake runs in the connection's own thread, never in the accepting one, and is bounded
 as a whole by the read timeout and within the request's overall deadline; with a client CA, a
-client without a certificate issued by it is refused in the handshake, before any HTTP is read. A
+client without a certificate issued by it is refused in the handshake, before any HTTP is read, and so
+is one whose certificate is a CA's own (end-entity certificates only). A
 failed handshake is remembered in `refused` like any other refusal. The limits above are unchanged.
 """
 from __future__ import annotations
@@ -204,6 +205,11 @@ class CallbackReceiver:
                 except (OSError, ValueError) as exc:
                     self.handshake_failed = True
                     receiver._note(f"from {self.client_address[0]}: TLS refused: {_tls_reason(exc)}")
+                    return wrapped
+                if tls.verify_mode == ssl.CERT_REQUIRED and _is_ca(wrapped.getpeercert(binary_form=True)):
+                    self.handshake_failed = True     # mutual TLS: end-entity client certificates only
+                    receiver._note(f"from {self.client_address[0]}: TLS refused: the client certificate is a "
+                                   "CA's, not an end entity's")
                 return wrapped
 
             def handle(self) -> None:
@@ -496,6 +502,19 @@ def server_tls_context(certificate: str, key: str, *, client_ca: str | None = No
         context.load_verify_locations(cafile=client_ca)
         context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def _is_ca(der: bytes | None) -> bool:
+    """Whether a certificate (DER) says it is a CA's (basicConstraints CA:TRUE), or cannot be read."""
+    if not der:
+        return False
+    from cryptography import x509
+    try:
+        return x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+    except ValueError:
+        return True
 
 
 def _tls_reason(exc: Exception) -> str:

@@ -341,3 +341,22 @@ def test_the_last_accepted_originator_counter_survives_a_restart(tmp_path):
         assert again.dsp.counters.take(user, 5) is None
     finally:
         again.close()
+
+
+def test_the_harness_receiver_takes_end_entity_client_certificates_only(tls):
+    """The same ruling on the harness's side: its callback receiver, serving mutual TLS."""
+    import ssl
+
+    from adapters.callbacks import CallbackReceiver, server_tls_context
+    receiver = CallbackReceiver(tls=server_tls_context(str(tls["dcc.pem"]), str(tls["dcc.key.pem"]),
+                                                       client_ca=str(tls["client-ca.pem"])))
+    try:
+        def post(cert: str, key: str):
+            return requests.post(receiver.url, data=b"<x/>", cert=(str(tls[cert]), str(tls[key])),
+                                 verify=str(tls["ca.pem"]), timeout=WAIT)
+        assert post("client.pem", "client.key.pem").status_code == 400          # heard (and refused: not a Response)
+        with pytest.raises((requests.ConnectionError, ssl.SSLError)):
+            post("client-ca.pem", "client-ca.key.pem")
+        assert any("the client certificate is a CA's" in r for r in receiver.refused), list(receiver.refused)
+    finally:
+        receiver.close()
