@@ -36,7 +36,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 log = logging.getLogger(__name__)
 
 MAX_CONNECTIONS = 2048
-MIN_PIECES = 256
+MIN_PIECES = 32
 """body pieces allowed before their average size is checked"""
 MIN_PIECE_BYTES = 256
 """the smallest average size of a body's pieces beyond MIN_PIECES of them"""
