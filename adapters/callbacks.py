@@ -6,6 +6,10 @@ it can POST to it, so nothing it receives is trusted:
 - a POST must declare its length (`Content-Length`, digits only, at most `MAX_BODY`); a missing,
   doubled, negative, non-numeric or too large one, or a chunked body, is refused (411/400/413)
   before a byte of the body is read, and never more than the declared length is read;
+- at most `MAX_CONNECTIONS` connections at once (one more is closed unread), and at most
+  `READING_BYTES` of bodies being read at once (a POST that would go beyond is answered 503 unread):
+  whatever reaches the receiver, what it holds is bounded (400 stalled 4 MiB POSTs once held 1.5 GB).
+  A client that goes mid-request is one line in `refused`, never a traceback;
 - every connection has a per-read socket timeout and an overall deadline (request line, headers
   and body together): a client that stalls or drips is dropped. After an accepted outcome the
   connection stays open (HTTP/1.1 keep-alive: the DCC's next outcome costs no new connection, nor
@@ -21,12 +25,16 @@ it can POST to it, so nothing it receives is trusted:
   arrives for that RequestID, before or after, that does not verify, or that comes after the
   verified one, is kept as evidence (`evidence(request_id)`, bounded) and never replaces it.
   Answers: 204 accepted (or a byte-identical re-delivery of the accepted one), 403 does not verify,
-  409 another outcome after the verified one.
+  409 another outcome after the verified one;
+- a verified answer that is not a final outcome (`verify` raises `NotFinal`: the DSP's acknowledgement,
+  the Transform's Pre-Command) is answered 202 and kept as evidence: it is never taken, and never makes
+  the real outcome that follows (or came before) look like a second one.
 
 HTTPS (`tls`, an ssl.SSLContext from `server_tls_context`; the profile's [tls], adapters/profile.py):
 the TLS handshake runs in the connection's own thread, never in the accepting one, and is bounded
 as a whole by the read timeout and within the request's overall deadline; with a client CA, a
-client without a certificate issued by it is refused in the handshake, before any HTTP is read. A
+client without a certificate issued by it is refused in the handshake, before any HTTP is read, and so
+is one whose certificate is a CA's own (end-entity certificates only). A
 failed handshake is remembered in `refused` like any other refusal. The limits above are unchanged.
 """
 from __future__ import annotations
@@ -63,6 +71,11 @@ ARRIVALS = 64
 """Responses remembered by RequestID and time of arrival, for saying what came while an outcome was awaited"""
 EVIDENCE_BODY_BYTES = 16 * 1024
 """bytes of each evidence body kept (its full size is recorded)"""
+MAX_CONNECTIONS = 128
+"""connections served at once; beyond it a new one is closed unread (each holds a thread)"""
+READING_BYTES = 64 * 1024 * 1024
+"""bytes of POST bodies being read at once, over all connections (each POST reserves its declared length
+before a byte is read); beyond it a POST is answered 503 unread"""
 PENDING_BYTES = 64 * 1024 * 1024
 """bytes of verified outcomes held until awaited; beyond it, new ones are refused (503)"""
 SETTLED_REQUESTS = 100_000
@@ -81,6 +94,15 @@ class Evidence:
     sender: str
     at: float
     """time.time() when it arrived"""
+
+
+class NotFinal(Exception):
+    """Raised by a receiver's `verify` for an answer that verifies but is not a final outcome (the
+    DSP's acknowledgement, the Transform's answer): `response` the decoded answer, the message why."""
+
+    def __init__(self, reason: str, response: ServiceResponse) -> None:
+        super().__init__(reason)
+        self.response = response
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -142,6 +164,7 @@ class CallbackReceiver:
         """(time.time(), RequestID, what) of every Response POSTed, newest last: what came (adapters/silence.py)"""
         self._cond = threading.Condition()
         self._connections: set = set()                             # open connections (kept alive between POSTs)
+        self._reading = 0                                          # bytes reserved by POSTs being read
         self.refused: deque[str] = deque(maxlen=20)
         self.received = 0
         receiver = self
@@ -186,6 +209,11 @@ class CallbackReceiver:
                 except (OSError, ValueError) as exc:
                     self.handshake_failed = True
                     receiver._note(f"from {self.client_address[0]}: TLS refused: {_tls_reason(exc)}")
+                    return wrapped
+                if tls.verify_mode == ssl.CERT_REQUIRED and _is_ca(wrapped.getpeercert(binary_form=True)):
+                    self.handshake_failed = True     # mutual TLS: end-entity client certificates only
+                    receiver._note(f"from {self.client_address[0]}: TLS refused: the client certificate is a "
+                                   "CA's, not an end entity's")
                 return wrapped
 
             def handle(self) -> None:
@@ -213,8 +241,7 @@ class CallbackReceiver:
             def log_error(self, fmt, *args) -> None:     # timeouts, bad request lines: remembered
                 receiver._note(f"from {self.client_address[0]}: " + (fmt % args))
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
+        self._server = _BoundedServer((host, port), Handler, receiver=self)
         bound_host, bound_port = self._server.server_address[:2]
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
         scheme = "https" if tls is not None else "http"
@@ -256,6 +283,15 @@ class CallbackReceiver:
         return length
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        reserved = [0]
+        try:
+            self._handle_post(handler, reserved)
+        finally:
+            if reserved[0]:
+                with self._cond:
+                    self._reading -= reserved[0]
+
+    def _handle_post(self, handler: BaseHTTPRequestHandler, reserved: list) -> None:
         if handler.path.split("?")[0] != self._path:
             self._refuse(handler, 404, f"POST final outcomes to {self._path}")
             return
@@ -263,6 +299,15 @@ class CallbackReceiver:
         if length is None:
             return
         sender = handler.client_address[0]
+        with self._cond:
+            if self._reading + length > READING_BYTES:
+                busy = self._reading
+            else:
+                busy, self._reading = None, self._reading + length
+                reserved[0] = length
+        if busy is not None:
+            self._refuse(handler, 503, f"{busy} bytes of other POSTs are being read; try again")
+            return
         try:
             body = _read_exactly(handler.rfile, length)
         except TimeoutError as exc:
@@ -274,6 +319,10 @@ class CallbackReceiver:
             except OSError:
                 pass
             return
+        except OSError as exc:          # the client went (reset): one line, the connection is closed
+            self._note(f"from {sender}: the connection was lost while reading a POST: {type(exc).__name__}")
+            handler.close_connection = True
+            return
         if len(body) < length:
             self._refuse(handler, 400, f"the body ended after {len(body)} of {length} bytes")
             return
@@ -281,10 +330,12 @@ class CallbackReceiver:
         # saves decoding the body a second time to read its RequestID; a body that does not verify is
         # decoded without verification, to tell a Response that does not verify (403, kept as
         # evidence) from something that is not a readable Response at all (400).
-        problem, response = None, None
+        problem, response, not_final = None, None, None
         if self._verify is not None:
             try:
                 verified = self._verify(body)
+            except NotFinal as exc:
+                not_final, response = str(exc), exc.response
             except Exception as exc:    # noqa: BLE001 - a DuisError saying why, or anything else: not verified
                 text = " ".join(str(exc).split())[:300]
                 problem = text if isinstance(exc, errors.DuisError) and text else f"{type(exc).__name__}: {text}"
@@ -299,17 +350,20 @@ class CallbackReceiver:
             self._refuse(handler, 400, f"expected a DUIS Response, got {type(exc).__name__}: {exc}")
             return
         rid = str(response.request_id)
-        status, text = self._file(rid, body, problem, sender)
+        status, text = self._file(rid, body, problem, sender, not_final)
         if status >= 400:
             self._note(f"HTTP {status} to {sender} for {rid}: {text}")
         self._answer(handler, status, text)
 
-    def _file(self, rid: str, body: bytes, problem: str | None, sender: str) -> tuple[int, str | None]:
+    def _file(self, rid: str, body: bytes, problem: str | None, sender: str,
+              not_final: str | None = None) -> tuple[int, str | None]:
         """Take `body` as the outcome for `rid` if it is the first verified one; else keep it as evidence."""
         digest = hashlib.sha256(body).hexdigest()
         with self._cond:
             settled = self._settled.get(rid)
-            if problem is not None:
+            if not_final is not None:
+                reason, status = not_final, 202
+            elif problem is not None:
                 reason = problem
                 status = 403
             elif settled is None:
@@ -339,13 +393,16 @@ class CallbackReceiver:
     @staticmethod
     def _answer(handler: BaseHTTPRequestHandler, status: int, text: str | None) -> None:
         data = (text or "").encode("utf-8")
-        handler.send_response(status)
-        if data:
-            handler.send_header("Content-Type", "text/plain; charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        if data:
-            handler.wfile.write(data)
+        try:
+            handler.send_response(status)
+            if data:
+                handler.send_header("Content-Type", "text/plain; charset=utf-8")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            if data:
+                handler.wfile.write(data)
+        except OSError:                 # the client went before its answer: nothing to tell it
+            handler.close_connection = True
 
     # --- for the target adapter -----------------------------------------------------------------
 
@@ -376,6 +433,58 @@ class CallbackReceiver:
         self._thread.join(timeout=5)
 
 
+class _BoundedServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer with a cap on connections served at once (MAX_CONNECTIONS; one beyond it is
+    closed unread, noted once per 10 s) and errors noted in one line, never printed as a traceback."""
+    daemon_threads = True
+    request_queue_size = 128          # the listen backlog: a burst of deliveries is not made to retry its SYNs
+
+    def __init__(self, address, handler, *, receiver: "CallbackReceiver") -> None:
+        self.receiver = receiver
+        self.active = 0
+        self.turned_away = 0
+        self._noted_at = 0.0
+        self._count_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        with self._count_lock:
+            full = self.active >= MAX_CONNECTIONS
+            if full:
+                self.turned_away += 1
+                note = time.monotonic() - self._noted_at >= 10.0
+                if note:
+                    self._noted_at, count, self.turned_away = time.monotonic(), self.turned_away, 0
+            else:
+                self.active += 1
+        if full:
+            if note:
+                self.receiver._note(f"closed {count} connection(s) unread: {MAX_CONNECTIONS} connections at once "
+                                    f"is the most the receiver serves")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._done()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._done()
+
+    def _done(self) -> None:
+        with self._count_lock:
+            self.active -= 1
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+        exc = sys.exc_info()[1]
+        self.receiver._note(f"from {client_address[0]}: the connection ended with {type(exc).__name__}: {exc}")
+
+
 def _read_exactly(rfile, length: int) -> bytes:
     """Up to `length` bytes (fewer only if the sender closed); never more."""
     parts, left = [], length
@@ -399,6 +508,19 @@ def server_tls_context(certificate: str, key: str, *, client_ca: str | None = No
         context.load_verify_locations(cafile=client_ca)
         context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+def _is_ca(der: bytes | None) -> bool:
+    """Whether a certificate (DER) says it is a CA's (basicConstraints CA:TRUE), or cannot be read."""
+    if not der:
+        return False
+    from cryptography import x509
+    try:
+        return x509.load_der_x509_certificate(der).extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+    except ValueError:
+        return True
 
 
 def _tls_reason(exc: Exception) -> str:

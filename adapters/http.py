@@ -60,12 +60,13 @@ from duis.messages import ServiceResponse
 from smki import inspect as cert_inspect
 
 import httpsig as message_signatures
-from .callbacks import CallbackReceiver
+from .callbacks import CallbackReceiver, NotFinal
 from .dcc_dialect import DccDialect
 from .datafix import DatafixReport, DatafixReportError
 from .fixtures import Fixture
 from .profile import AUTO, FROM_TEST_SUPPORT, Profile
-from .target import Acknowledgement, Capability, Outcome, TargetFault, TargetState
+from .target import (Acknowledgement, Capability, Outcome, TargetFault, TargetState, not_a_final_outcome,
+                     state_problem, unsigned_reason)
 from .transport import Deadline, DeadlineAdapter, TooLarge, connection_problem, current, one_line, read_answer
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,8 @@ class HttpTarget:
         self._keys: dict[str, object] = {}        # User ID -> its XML-signing private key (v1.1 signatures)
         self._verified: dict[str, tuple[bytes, ServiceResponse]] = {}
         """RequestID -> (body, decoded Response) of a pushed outcome the receiver verified as it arrived"""
+        self._not_final: dict[str, str] = {}
+        """RequestID -> why the last answer a poll got for it was not a final outcome"""
         self.callback_refusal: str | None = None  # the first refusal of callback registration: poll from then on
         self._cohorts: dict[str, str] | None = dict(profile.cohorts) or None
         self.dialect: DccDialect | None = DccDialect(self) if profile.dialect == "dcc" else None
@@ -198,9 +201,18 @@ class HttpTarget:
         answer = self._call(method, path, json=body, **kwargs)
         try:
             return answer.json()
-        except ValueError:
-            raise TargetFault(f"{method} {self._url(path)}: expected JSON, got "
+        except (ValueError, RecursionError) as exc:
+            why = "JSON nested too deeply to read" if isinstance(exc, RecursionError) else "JSON"
+            raise TargetFault(f"{method} {self._url(path)}: expected {why}, got "
                               f"{_snippet(answer.content, 120) or 'no body'}") from None
+
+    def _state(self) -> dict:
+        """Test support's GET /state, of the shape the harness reads (else a TargetFault saying why)."""
+        data = self._json("GET", f"{TEST_SUPPORT}/state")
+        problem = state_problem(data)
+        if problem is not None:
+            raise TargetFault(f"GET {self._url(TEST_SUPPORT + '/state')}: {problem}")
+        return data
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -288,7 +300,8 @@ class HttpTarget:
         if response.request_id is not None and str(response.request_id) != request_id:
             raise TargetFault(f"{request_id}: POST {url}: the answer is for RequestID {response.request_id}")
         response = self._mapped(response)
-        return Acknowledgement(request_id, answer.status_code, answer.content, response, response.reason)
+        return Acknowledgement(request_id, answer.status_code, answer.content, response,
+                               unsigned_reason(response.reason))
 
     def _refusal(self, request_id: str, url: str, answer: requests.Response) -> Acknowledgement:
         """An HTTP 4xx: a refusal (SPEC §5). Its body, if any, should be a signed DUIS Response; a 4xx
@@ -310,7 +323,7 @@ class HttpTarget:
             return Acknowledgement(request_id, status, body, None, f"HTTP {status}",
                                    body_problem=f"the body answers RequestID {response.request_id}")
         response = self._mapped(response)
-        return Acknowledgement(request_id, status, body, response, response.reason)
+        return Acknowledgement(request_id, status, body, response, unsigned_reason(response.reason))
 
     def await_outcome(self, request_id: str, timeout: float) -> Outcome:
         deadline = time.monotonic() + timeout
@@ -343,6 +356,8 @@ class HttpTarget:
             if kept:
                 came = (f"; the callback receiver did not take {len(kept)} POSTed for it, the last from "
                         f"{kept[-1].sender}: it {kept[-1].reason}")
+            elif request_id in self._not_final:
+                came = f"; GET answered with a signed answer that {self._not_final.pop(request_id)}"
             elif self.receiver is not None and self.receiver.refused:
                 came = f"; the callback receiver refused: {self.receiver.refused[-1]}"
             else:
@@ -351,6 +366,7 @@ class HttpTarget:
                                         f"{self._url(RESPONSES + quote(request_id, safe=':'))} answered 404 {polls} "
                                         f"times){came}", 600))
         verified = self._verified.pop(request_id, None)
+        self._not_final.pop(request_id, None)
         try:
             if verified is not None and verified[0] == xml:    # the very bytes the receiver verified as they came
                 response = verified[1]
@@ -379,15 +395,29 @@ class HttpTarget:
                 from None
         if not response.has_signature:
             raise errors.SignatureInvalid("is not signed")
+        why = not_a_final_outcome(self._mapped(response))     # D1: an I99 or a Transform answer is no outcome
+        if why is not None:
+            raise NotFinal(why, response)
         if response.request_id is not None:
             self._verified[str(response.request_id)] = (body, response)   # await_outcome need not do it again
         return response
 
     def _poll(self, request_id: str) -> bytes | None:
+        """The outcome GET answers, or None (404, or a verified answer that is not a final outcome: polled
+        again; an answer that does not verify is returned, for await_outcome to judge)."""
         path = responses_path(request_id)
         answer = self._call("GET", path, rid=request_id, ok=(200, 404),
                             headers=self._signature("GET", path, request_id.split(":")[0], None))
-        return answer.content if answer.status_code == 200 else None
+        if answer.status_code != 200:
+            return None
+        try:
+            self._verify_pushed(answer.content)
+        except NotFinal as exc:
+            self._not_final[request_id] = str(exc)
+            return None
+        except errors.DuisError:
+            pass
+        return answer.content
 
     def _mapped(self, response: ServiceResponse) -> ServiceResponse:
         """The target's codes in the SPEC's words (profile [codes])."""
@@ -501,7 +531,7 @@ class HttpTarget:
                "code_map": dict(self.profile.codes)}
         if self.test_support:
             try:
-                out.update({k: v for k, v in self._json("GET", f"{TEST_SUPPORT}/state").items()
+                out.update({k: v for k, v in self._state().items()
                             if k in ("mp107_switch", "s1sp_implemented", "cohorts")})
             except TargetFault as exc:
                 out["state"] = str(exc)
@@ -540,7 +570,7 @@ class HttpTarget:
 
     def cohort_of(self, s1sp: str) -> str:
         if self._cohorts is None and self.test_support:
-            self._cohorts = dict(self._json("GET", f"{TEST_SUPPORT}/state").get("cohorts") or {})
+            self._cohorts = dict(self._state().get("cohorts") or {})
         for cohort, name in (self._cohorts or {}).items():
             if name == s1sp:
                 return cohort
@@ -555,7 +585,7 @@ class HttpTarget:
     def state(self) -> TargetState:
         if not self.test_support:
             return TargetState()          # not observable without test support
-        s = self._json("GET", f"{TEST_SUPPORT}/state")
+        s = self._state()
         return TargetState(s.get("mp107_switch"), dict(s.get("s1sp_implemented") or {}))
 
     def reset(self) -> None:

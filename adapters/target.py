@@ -92,10 +92,54 @@ class Outcome:
         return self.response.outcome_code
 
 
+UNSIGNED = "[unsigned: an XML comment outside the DSP's signature, which anyone on the way may have rewritten]"
+
+
+def unsigned_reason(reason: str | None) -> str | None:
+    """The free-text reason of a DSP answer, labelled for what it is: DUIS carries it in an XML comment,
+    which exclusive C14N leaves out of the signature (issue 20: a relay rewrote it and the answer still
+    verified). So it is never shown as the target's word without saying that it is unsigned."""
+    return f"{reason} {UNSIGNED}" if reason else None
+
+
+def not_a_final_outcome(response: ServiceResponse) -> str | None:
+    """Why a DSP-signed `response` (its codes in the SPEC's words) is not a request's final outcome, or
+    None when it is one. SPEC §2 and §5: the final outcome is I0 or an S1SP alert (or whatever code ends
+    the request); the DSP's acknowledgement (I99) is not, and neither is the Transform's answer on the
+    DCC's own interface (I0 carrying a Pre-Command for the user to sign), though both come signed by the
+    DSP under the request's RequestID. Whoever pushes one to the callback receiver, or answers a poll with
+    it, has sent something that must never be taken for the outcome (issue 20, D1)."""
+    if response.pre_command is not None:
+        return (f"is not a final outcome: it is the Transform's answer ({response.response_code} with a "
+                f"Pre-Command to sign), which comes before the request is sent on")
+    if response.s1sp_alert is None and response.response_code == "I99":
+        return "is not a final outcome: it is the DSP's acknowledgement (I99), which comes before the outcome"
+    return None
+
+
 @dataclass
 class TargetState:
     mp107_switch: bool | None = None
     s1sp_implemented: dict[str, bool] = field(default_factory=dict)
+
+
+def state_problem(data) -> str | None:
+    """Why `data` (a target's test-support GET /state, JSON) is not of the shape the harness reads, or None:
+    an object whose mp107_switch is a boolean, whose s1sp_implemented maps names to booleans and whose
+    cohorts map cohorts to names (each may be absent or null). Issue 20, D10: a wrong shape crashed the
+    harness (AttributeError) instead of making the target broken with a reason."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {type(data).__name__}"
+    if data.get("mp107_switch") is not None and not isinstance(data["mp107_switch"], bool):
+        return f"expected mp107_switch true or false, got {type(data['mp107_switch']).__name__}"
+    for key, value_type in (("s1sp_implemented", bool), ("cohorts", str)):
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, value_type)
+                                                  for k, v in value.items()):
+            return f"expected {key} an object of {value_type.__name__} values, got {str(value)[:80]!r}"
+    return None
 
 
 @runtime_checkable

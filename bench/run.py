@@ -15,6 +15,8 @@ Benchmarks (bench/README.md says what each measures and how):
   datafix   the data fix, 29,280 among 1 M devices, SQLite and PostgreSQL     (bench_datafix.py)
   latency   the suite against a slow target (0, 1, 5 s outcome delay), 1 worker vs N (bench_latency.py)
   bundle    a whole run's evidence bundle written and verified                 (bench_bundle.py)
+  attack    a valid request beside slow-chunk and idle connections; both sides' memory and
+            tracebacks whatever callback endpoints answer or reaches the receiver  (bench_attack.py)
 
 Progress goes to stderr; the table (with the date, the machine and the load average) to stdout.
 Every figure is a median of several runs (--runs overrides each benchmark's default). Timings on a
@@ -36,8 +38,8 @@ import common  # noqa: E402
 from common import Options, Outcome, fmt_s, say  # noqa: E402
 
 MODULES = ("bench_suite", "bench_request", "bench_server", "bench_hostile", "bench_datafix", "bench_latency",
-           "bench_bundle")
-ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix", "latency", "bundle")
+           "bench_bundle", "bench_attack")
+ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix", "latency", "bundle", "attack")
 
 
 def benchmarks() -> dict:

@@ -24,7 +24,9 @@ listed, never judged):
 - no scenario ran to a verdict: if some were *blocked* (not reached because another component
   failed first) that is no finding of its own; if some were *skipped* (applicable, could not run)
   the run is **incomplete**; if all were *not applicable* by statement, that is accepted or a
-  finding as the policy says; if none exists, "not covered" is a finding;
+  finding as the policy says; if none exists, "not covered" is a finding - unless the run was a
+  subset of the suite (`subset`: pytest's -k, -m, --deselect, node IDs), where what did not run
+  was left out on purpose: the run is then **incomplete**, never not conformant;
 - for a requirement that judges S1SPs and is traced per S1SP, the same per S1SP and fuel cell.
 Exit codes: 0 conformant; 1 not conformant (an open finding); 2 not judged (a broken scenario, a
 harness error) or incomplete (applicable mandatory scenarios skipped, or not every S1SP selected)
@@ -278,8 +280,10 @@ def _classify(entries) -> str:
 
 def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, tagged: set[str],
              selected_s1sps: tuple[str, ...] = S1SPS, today: dt.date | None = None,
-             not_judged: list[str] | None = None, baseline: Baseline | None = None) -> GateResult:
-    """Judge a `reports.matrix.Matrix` against `policy` (and the target's `baseline` of known deviations)."""
+             not_judged: list[str] | None = None, baseline: Baseline | None = None,
+             subset: str | None = None) -> GateResult:
+    """Judge a `reports.matrix.Matrix` against `policy` (and the target's `baseline` of known deviations).
+    `subset`: how the run was narrowed to part of the suite (e.g. "-k S1SP1"), None for the whole suite."""
     today = today or dt.date.today()
     not_judged = list(not_judged or [])
     mandatory = policy.mandatory_ids(requirements, tagged)
@@ -292,11 +296,16 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
         d: [] for d in (baseline.deviations if baseline else ()) if d.expired(today)}
     if tuple(selected_s1sps) != S1SPS:
         incomplete.append(f"only {', '.join(selected_s1sps)} selected: the other S1SPs were not run")
+    if subset:
+        incomplete.append(f"a subset of the suite ran ({subset}): what it left out is not judged")
 
     def uncovered(rid, req, entries, s1sp, where, cells):
         kind = _classify(entries)
         group = s1sp or group_of(req, None)
-        if kind == "blocked":
+        if subset and (kind == "not covered" or (kind == "not applicable" and policy.not_applicable != "accepted")):
+            incomplete.append(f"{rid} {where}: not run to a verdict in this subset ({subset})")
+            incomplete_groups.add(group)
+        elif kind == "blocked":
             blocked.append(f"{rid} {where}")
         elif kind == "skipped":
             incomplete.append(f"{rid} {where}: applicable scenarios were skipped")

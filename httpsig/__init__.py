@@ -9,7 +9,10 @@ returns the header fields to send, so any HTTP client can use it:
 
     headers = signature_headers("PUT", url, key=signer.key, key_id=user_id, body=body)
 
-The signature label is `mp107`. A target that does not check these signatures ignores the fields.
+The signature label is `mp107`. Every signature carries a fresh random `nonce` parameter, so that no
+two calls share a signature base even within one second: a target that refuses a signature it has
+already accepted (a replay) never refuses a genuine second call. A target that does not check these
+signatures ignores the fields.
 A package of its own, importing nothing of the project, because both sides use it: the harness to
 sign (adapters/), the reference to compute the same `@target-uri` when it verifies
 (reference/server/auth.py).
@@ -17,6 +20,7 @@ sign (adapters/), the reference to compute the same `@target-uri` when it verifi
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -64,7 +68,7 @@ def signature_headers(method: str, url: str, *, key: ec.EllipticCurvePrivateKey,
     message = _Message(method.upper(), target_uri(url))
     signer = HTTPMessageSigner(signature_algorithm=ALGORITHM,
                                key_resolver=MappingKeyResolver(public_keys={}, private_keys={key_id: key}))
-    signer.sign(message, key_id=key_id, label=LABEL, covered_component_ids=COVERED,
+    signer.sign(message, key_id=key_id, label=LABEL, covered_component_ids=COVERED, nonce=secrets.token_urlsafe(16),
                 created=created or dt.datetime.now(dt.timezone.utc), body=body or None)
     return dict(message.headers)
 

@@ -47,15 +47,17 @@ from datetime import datetime, timezone
 import gbcs
 from duis import codec, errors, messages
 
-from . import codes, config as cfg
+from . import codes, config as cfg, defects
 from .dsp import Verdict
 
 
 GBCS_VERSION = "4.5"
 """GBCSVersion in the Pre-Command answer: the GBCS version whose public vectors (RTDS 4.5.0) the
 codec is checked against."""
-MAX_PENDING = 10_000
-"""Pre-Commands remembered at once; the oldest are forgotten first (a user then transforms again)."""
+MAX_PENDING = 1_000
+"""Pre-Commands remembered at once per user; its oldest are forgotten first (the user then transforms
+again). Per user: one user's transforms can never evict another's (10,052 of them once did, and the
+victim's Signed Pre-Command got E1)."""
 PENDING_SECONDS = 3600.0
 """How long a Pre-Command may wait for its signature."""
 SIGNATURE_FIELD = 1 + 64
@@ -160,7 +162,8 @@ class CriticalFlow:
 
     def __init__(self, dcc) -> None:
         self.dcc = dcc
-        self._pending: OrderedDict[str, Transform] = OrderedDict()
+        self._pending: dict[str, OrderedDict[str, Transform]] = {}
+        """user -> RequestID -> the Pre-Command issued under it (oldest first)"""
         self._lock = threading.Lock()
 
     # --- the three endpoints --------------------------------------------------------------------
@@ -183,9 +186,12 @@ class CriticalFlow:
             return self._refuse(request, codes.E3, f"critical.transform: the request cannot be transformed into a "
                                                    f"GBCS command: {exc}")
         self._remember(str(request.request_id), Transform(request, payload, time.monotonic()))
-        answer = codec.encode_pre_command_response(request.request_id, request.srv,
-                                                   messages.PreCommand(GBCS_VERSION, payload), _now())
-        return Verdict(200, self.dcc.sign_response(answer), codes.I0, None)
+        answer = self.dcc.sign_response(codec.encode_pre_command_response(
+            request.request_id, request.srv, messages.PreCommand(GBCS_VERSION, payload), _now()))
+        if self.dcc.config.defects and defects.active(self.dcc.config, "acknowledgements-published"):
+            # DEFECT (tolerated): the Transform's answer also goes where outcomes go, as if it were one.
+            self.dcc.outbox.publish_early(admitted.sender.user_id, str(request.request_id), answer)
+        return Verdict(200, answer, codes.I0, None)
 
     def send_command(self, xml: bytes) -> Verdict:
         """POST /api/v1/serviceS: a Signed Pre-Command (Command Variant 5), or a device request with
@@ -239,7 +245,7 @@ class CriticalFlow:
         if problem:
             return self._refuse(request, codes.E1, f"critical.signed_pre_command: {problem}")
         with self._lock:
-            if self._pending.pop(rid, None) is None:
+            if self._pending.get(_user(rid), {}).pop(rid, None) is None:
                 return self._refuse(request, codes.E1, f"critical.signed_pre_command: the Pre-Command under {rid} "
                                                        "was used meanwhile")
         admitted.signed_pre_command = request.body.gbcs_payload
@@ -249,25 +255,27 @@ class CriticalFlow:
 
     def _remember(self, rid: str, transform: Transform) -> None:
         with self._lock:
-            self._pending.pop(rid, None)
-            self._pending[rid] = transform
-            while len(self._pending) > MAX_PENDING:
-                self._pending.popitem(last=False)
+            mine = self._pending.setdefault(_user(rid), OrderedDict())
+            mine.pop(rid, None)
+            mine[rid] = transform
+            while len(mine) > MAX_PENDING:
+                mine.popitem(last=False)
 
     def _issued(self, rid: str) -> Transform | None:
         now = time.monotonic()
         with self._lock:
-            while self._pending:
-                oldest = next(iter(self._pending.values()))
+            mine = self._pending.get(_user(rid))
+            while mine:
+                oldest = next(iter(mine.values()))
                 if now - oldest.issued_at <= PENDING_SECONDS:
                     break
-                self._pending.popitem(last=False)
-            return self._pending.get(rid)
+                mine.popitem(last=False)
+            return mine.get(rid) if mine else None
 
     def pending(self) -> int:
         """How many Pre-Commands await their signature."""
         with self._lock:
-            return len(self._pending)
+            return sum(len(mine) for mine in self._pending.values())
 
     def reset(self) -> None:
         with self._lock:
@@ -285,6 +293,11 @@ class CriticalFlow:
 
     def _refuse(self, request: messages.ServiceRequest, code: str, reason: str) -> Verdict:
         return self.dcc.dsp._answer(200, request, code, reason)
+
+
+def _user(rid: str) -> str:
+    """The Business Originator of a RequestID as the DSP wrote it (its canonical text)."""
+    return rid.split(":", 1)[0]
 
 
 def _now() -> datetime:

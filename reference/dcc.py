@@ -137,6 +137,7 @@ class ReferenceDCC:
         """`request`: `xml` already decoded by the caller, so it is not parsed twice."""
         verdict = self.dsp.handle(xml, request=request)
         if verdict.accepted is not None:
+            self._publish_early(verdict.accepted, verdict)
             self._route(verdict.accepted)
         return verdict
 
@@ -144,8 +145,15 @@ class ReferenceDCC:
         """Acknowledge (I99) and route a request the DSP admitted (reference/critical.py's signed
         Pre-Command, admitted against the transform request it belongs to)."""
         verdict = self.dsp.acknowledge(admitted)
+        self._publish_early(admitted, verdict)
         self._route(admitted)
         return verdict
+
+    def _publish_early(self, ctx: Context, verdict: Verdict) -> None:
+        """Nothing, in a correct DCC: its acknowledgement is the synchronous answer only."""
+        if self.config.defects and defects.active(self.config, "acknowledgements-published"):
+            # DEFECT (tolerated): the acknowledgement also goes where outcomes go, as if it were one.
+            self.outbox.publish_early(ctx.sender.user_id, str(ctx.request.request_id), verdict.response)
 
     def response(self, request_id: str) -> bytes | None:
         return self.outbox.get(request_id)
@@ -302,5 +310,6 @@ class ReferenceDCC:
             worker.shutdown(wait=True)
         for s1sp in self.s1sps.values():
             s1sp.close()
+        self.dsp.counters.close()
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -11,6 +11,9 @@ and how a harness can see it:
                 misaddressed outcome): the run is *broken* (exit 2), not failed
     pit         only the reference's own data-fix PIT (tests/pit) can see it: it leaves no trace a
                 test through the DCC reads
+    tolerated   not a finding: the DCC does something SPEC §5 does not ask for but does not forbid, and
+                a correct harness must see through it and judge the DCC on what it must do (the kill
+                matrix expects exit 0 and no finding); such a defect declares no requirement
 
 Switch them on by name:
 
@@ -32,7 +35,7 @@ from typing import Iterable
 
 COMPONENTS = ("DSP", "S1SP", "S1SP1", "S1SP2", "S1SP3", "SMETS2 device", "Data fix", "delivery")
 """"S1SP": all three S1SPs (the same release deployed at each)."""
-OBSERVABLE = ("outcome", "unreadable", "pit")
+OBSERVABLE = ("outcome", "unreadable", "pit", "tolerated")
 ENVIRONMENT = "MP107_REFERENCE_DEFECTS"
 """Comma-separated defect names for the data-fix script when it is called without an explicit set
 (the PIT of tests/pit drives `reference.datafix.run` in-process; `pytest --reference-defect` sets it)."""
@@ -52,6 +55,8 @@ class Defect:
             raise ValueError(f"defect {self.name}: component {self.component!r} is not one of {COMPONENTS}")
         if self.observable not in OBSERVABLE:
             raise ValueError(f"defect {self.name}: observable {self.observable!r} is not one of {OBSERVABLE}")
+        if (self.observable == "tolerated") == bool(self.requirements):
+            raise ValueError(f"defect {self.name}: a tolerated defect breaks no requirement; any other breaks one")
 
 
 DEFECTS: dict[str, Defect] = {}
@@ -147,6 +152,15 @@ _defect("responses-signed-by-another-key", "delivery", ("MP107-R4.2",),
         "The DSP signs its answers with the wrong key (an S1SP's, loaded from the key store by mistake), so "
         "no answer verifies against the DSP's certificate.",
         "unreadable", "dcc.py ReferenceDCC.sign_response")
+
+_defect("acknowledgements-published", "delivery", (),
+        "The DSP also pushes its acknowledgement (I99; on the DCC's own interface, the Transform's I0 with its "
+        "Pre-Command) to the user's callback, and answers it to GET /api/v1/responses/{RequestID} until the "
+        "outcome exists, as a relay in front of a DCC might. Tolerated: SPEC §5 asks that the final outcome be "
+        "pushed and readable there, not that nothing else be; every answer is signed and says what it is "
+        "(SPEC §2: I99 is the acknowledgement, a Pre-Command is the Transform's answer), so a user tells them "
+        "apart, and the harness must judge such a DCC conformant on its real outcomes.",
+        "tolerated", "dcc.py ReferenceDCC._publish_early and critical.py CriticalFlow.transform")
 
 # --- security: who signed, and replays ----------------------------------------------------------
 

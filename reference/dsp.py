@@ -3,8 +3,10 @@ synchronously with a signed acknowledgement (I99) or E code, and sends accepted 
 the device's S1SP (SMETS2 requests to the device), whose final outcome arrives later."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
 
 from duis import codec, errors
@@ -24,11 +26,22 @@ class Verdict:
 
 class OriginatorCounters:
     """Per user, the last OriginatorCounter the DSP accepted (MP107-R4.3, rule dsp.originator_counter).
-    In memory: a test-support reset forgets them (the harness's counters rise for ever anyway)."""
+    Kept in memory and, with `path`, written through to the DSP's own SQLite store in the DCC's data
+    folder, so that replay protection survives a restart (issue 20, D8: a 6.21 captured before a
+    restart was accepted after it and put the wrong NO's certificates back). A test-support reset
+    forgets them (the harness's counters rise for ever anyway)."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | str | None = None) -> None:
         self._last: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._db = None
+        if path is not None:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS originator_counter "
+                             "(user_id TEXT PRIMARY KEY, counter INTEGER NOT NULL)")
+            self._last = {user: int(counter) for user, counter in
+                          self._db.execute("SELECT user_id, counter FROM originator_counter")}
 
     def take(self, user_id: str, counter: int, *, equal_ok: bool = False) -> int | None:
         """Accept `counter` from `user_id` if it is greater than the last one accepted (or equal to it,
@@ -38,12 +51,23 @@ class OriginatorCounters:
             last = self._last.get(user_id)
             if last is not None and (counter < last if equal_ok else counter <= last):
                 return last
+            if self._db is not None:          # stored before it counts: a restart never forgets it
+                self._db.execute("INSERT INTO originator_counter (user_id, counter) VALUES (?, ?) ON CONFLICT "
+                                 "(user_id) DO UPDATE SET counter = excluded.counter", (user_id, counter))
             self._last[user_id] = counter
             return None
 
     def clear(self) -> None:
         with self._lock:
             self._last.clear()
+            if self._db is not None:
+                self._db.execute("DELETE FROM originator_counter")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
 
 def _known_users(directory) -> list:
@@ -55,7 +79,7 @@ def _known_users(directory) -> list:
 class DSP:
     def __init__(self, dcc) -> None:
         self.dcc = dcc
-        self.counters = OriginatorCounters()
+        self.counters = OriginatorCounters(dcc.data_dir / "dsp.sqlite")
 
     def handle(self, xml: bytes, *, request=None) -> Verdict:
         """`request`: `xml` already decoded (the DCC's own interface decodes it to route it)."""

@@ -12,6 +12,9 @@ log = logging.getLogger(__name__)
 class Outbox:
     def __init__(self) -> None:
         self._responses: dict[str, bytes] = {}
+        self._early: dict[str, bytes] = {}
+        """RequestID -> a signed answer that is not its outcome, published as if it were one (only the
+        defect acknowledgements-published does that): answered until the outcome replaces it"""
         self._subscribers: dict[str, list[Callable[[str, bytes], None]]] = {}
         self._cond = threading.Condition()
 
@@ -19,8 +22,22 @@ class Outbox:
         with self._cond:
             self._subscribers.setdefault(user_id, []).append(deliver)
 
+    def publish_early(self, user_id: str, request_id: str, answer: bytes) -> None:
+        """Push `answer` (not a final outcome) to `user_id`'s subscribers and answer it to a read of
+        `request_id` until its outcome is put (reference/defects.py acknowledgements-published)."""
+        with self._cond:
+            if request_id not in self._responses:
+                self._early[request_id] = answer
+            subscribers = list(self._subscribers.get(user_id, ()))
+        for deliver in subscribers:
+            try:
+                deliver(request_id, answer)
+            except Exception:
+                log.exception("delivering an answer for %s to %s failed", request_id, user_id)
+
     def put(self, user_id: str, request_id: str, response: bytes) -> None:
         with self._cond:
+            self._early.pop(request_id, None)
             self._responses[request_id] = response
             subscribers = list(self._subscribers.get(user_id, ()))
             self._cond.notify_all()
@@ -32,7 +49,7 @@ class Outbox:
 
     def get(self, request_id: str) -> bytes | None:
         with self._cond:
-            return self._responses.get(request_id)
+            return self._responses.get(request_id) or self._early.get(request_id)
 
     def wait(self, request_id: str, timeout: float) -> bytes | None:
         with self._cond:
@@ -42,4 +59,5 @@ class Outbox:
     def reset(self) -> None:
         with self._cond:
             self._responses.clear()
+            self._early.clear()
             self._subscribers.clear()

@@ -108,6 +108,28 @@ def selected_s1sps(info: dict, scenarios: list[ScenarioResult]) -> tuple[str, ..
     return seen or matrix_mod.S1SPS
 
 
+SUBSET_OPTIONS = ("-k", "-m", "--deselect", "--lf", "--last-failed", "--sw", "--stepwise")
+"""pytest options that leave part of the suite out on purpose"""
+
+
+def subset_of(info: dict) -> str | None:
+    """How the run's pytest arguments (run-info's `args`) narrowed the suite, e.g. "-k S1SP1"; None
+    when they did not."""
+    args = [str(a) for a in info.get("args") or []]
+    shown = []
+    for i, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if name in SUBSET_OPTIONS:
+            takes = name in ("-k", "-m", "--deselect")
+            value = value if eq else (args[i + 1] if takes and i + 1 < len(args) else "")
+            shown.append(f"{name} {value}".strip())
+        elif arg[:2] in ("-k", "-m") and len(arg) > 2 and not arg.startswith("--"):
+            shown.append(f"{arg[:2]} {arg[2:]}")
+        elif not arg.startswith("-") and "::" in arg:
+            shown.append(arg)
+    return ", ".join(shown)[:200] or None
+
+
 def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code: int | None = None,
           today: dt.date | None = None, requirements: dict[str, Requirement] | None = None,
           features_dir: Path | None = FEATURES, baseline: Baseline | None = None) -> RunReport:
@@ -180,6 +202,6 @@ def judge(run_dir: Path, policy: gate.Policy | None = None, *, pytest_exit_code:
     else:
         tagged = {r for sc in scenarios for r in sc.requirements}
     result = gate.evaluate(m, requirements, policy, tagged=tagged, selected_s1sps=selected,
-                           today=today, not_judged=not_judged, baseline=baseline)
+                           today=today, not_judged=not_judged, baseline=baseline, subset=subset_of(info))
     return RunReport(run_dir, info, requirements, scenarios, m, result, junit, pytest_exit_code,
                      dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), counts)

@@ -88,7 +88,11 @@ def suite_runs(tmp_path_factory):
     """Both runs start before this module's first test and run beside the rest of it."""
     folder = tmp_path_factory.mktemp("dcc-suite")
     runs = {"in-process": SuiteRun(folder, "in-process"),
-            "served": SuiteRun(folder, "served", "--target", "serve")}
+            "served": SuiteRun(folder, "served", "--target", "serve"),
+            # issue 20, D1: a DCC (or a relay before it) that also pushes the Transform's answer and the
+            # acknowledgement to the callback: a correct DCC all the same, judged on its real outcomes
+            "behind a relay pushing its acknowledgements": SuiteRun(
+                folder, "relay", "--reference-defect", "acknowledgements-published")}
     yield runs
     for run in runs.values():
         run.close()
@@ -159,6 +163,31 @@ def test_the_wrong_network_operators_correction_succeeds_only_because_of_the_gbc
     done = _correction(dcc_world, setup)                             # the same, signed with its own key
     assert (done.ack.code, done.outcome.code) == ("I99", "I0")
     assert _slot_owner(dcc_world, setup) == cast.party("registered network operator", setup.fuel).user_id
+
+
+def test_behind_a_relay_that_pushes_the_transform_answer_the_real_outcome_is_judged():
+    """Issue 20, D1: the Transform's answer (I0 with the Pre-Command) pushed to the callback under the
+    request's RequestID was taken for the outcome, so a 6.15.1 the S1SP refused (S1VE64) passed as I0."""
+    reference = InProcessReference("--interface", "dcc", "--defect", "acknowledgements-published")
+    try:
+        target = reference.target(profiles.load(DCC_PROFILE))
+        cast = Cast()
+        target.provision(cast.fixture())
+        for party in cast.parties:
+            target.register_signer(party.user_id, party.signer)
+            target.register_organisation_key(party.user_id, party.organisation_key)
+        world = (reference, target, cast, Client(target, outcome_timeout=10))
+        setup = _device(world)
+        registered = cast.party("registered network operator", setup.fuel)
+        body = m.UpdateSecurityCredentialsKRP("NetworkOperator", 0, m.CertificatePair(*registered.certificate_pair()),
+                                              cast.certification_path(), True)
+        exchange = world[3].send(registered.signer, world[3].build(registered.user_id, setup.device.device_id,
+                                                                   "6.15.1", body))
+        assert (exchange.ack.code, exchange.outcome.code) == ("I99", "S1VE64")   # not the Transform's I0
+        kept = [e.reason for e in target.receiver.evidence(exchange.request_id)]
+        assert any("Transform's answer" in r for r in kept), kept
+    finally:
+        reference.close()
 
 
 def test_on_a_smets2_device_another_organisations_signature_is_the_devices_refusal(dcc_world):
@@ -395,7 +424,7 @@ def test_the_dcc_boxed_profile_reads_the_zaz1_keys_in_place_and_names_what_it_la
 
 # --------------------------------------------------------------------------- the suite's verdicts
 
-@pytest.mark.parametrize("where", ["in-process", "served"])
+@pytest.mark.parametrize("where", ["in-process", "served", "behind a relay pushing its acknowledgements"])
 def test_the_whole_suite_passes_against_the_reference_in_dcc_dialect(suite_runs, where):
     run = suite_runs[where]
     results = run.results()

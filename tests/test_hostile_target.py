@@ -459,3 +459,163 @@ def test_a_hostile_pushed_outcome_is_refused_and_named(raw, dsp, make_target, ma
     assert post(target.receiver.url, body) in (400, 403)
     _, exc = bounded(lambda: target.await_outcome(RID, 1.0))
     one_line_fault(exc, RID, "no final outcome within 1 s", KINDS[kind])
+
+
+# --- 7. a signed answer that is not a final outcome is never taken for one (issue 20, D1) -------------
+#
+# A relay (or a DCC) that pushes the DSP's acknowledgement (I99) or, on the DCC's own interface, the
+# Transform's answer (I0 with a Pre-Command) to the callback receiver, or answers a poll with it before
+# the outcome exists, sends answers the DSP really signed - but neither is a final outcome (SPEC §2, §5).
+# The harness keeps each as evidence and waits for the real one.
+
+def transform_answer(signer, *, rid: str = RID) -> bytes:
+    from duis import messages
+    xml = codec.encode_pre_command_response(RequestID.parse(rid), "6.15.1", messages.PreCommand("4.5", b"\xdf\x09\x00"),
+                                            datetime.now(timezone.utc))
+    return signing.sign(xml, signer)
+
+
+NOT_FINAL = {"acknowledgement": lambda dsp: response(dsp, "I99"), "transform answer": transform_answer}
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+@pytest.mark.parametrize("kind", list(NOT_FINAL))
+def test_a_pushed_answer_that_is_not_a_final_outcome_is_kept_as_evidence_not_taken(raw, dsp, make_target,
+                                                                                  make_xml_signer, kind, when):
+    s1sp = make_xml_signer("s1sp")
+    target = make_target(raw.url, profile(dsp))
+    early, final = NOT_FINAL[kind](dsp), s1sp_alert(dsp, s1sp, "S1VE64")
+    order = [early, final] if when == "before" else [final, early]
+    statuses = [post(target.receiver.url, body) for body in order]
+    outcome = target.await_outcome(RID, 2.0)
+    assert outcome.code == "S1VE64" and outcome.xml == final
+    assert statuses[order.index(early)] == 202 and statuses[order.index(final)] == 204, statuses
+    reasons = [e.reason for e in target.receiver.evidence(RID)]
+    assert len(reasons) == 1 and "not a final outcome" in reasons[0], reasons
+
+
+def test_an_outcome_that_only_came_as_an_acknowledgement_ends_broken_saying_so(raw, dsp, make_target):
+    target = make_target(raw.url, profile(dsp))
+    assert post(target.receiver.url, response(dsp, "I99")) == 202
+    _, exc = bounded(lambda: target.await_outcome(RID, 1.0))
+    one_line_fault(exc, RID, "no final outcome within 1 s", "not a final outcome", "I99")
+
+
+@pytest.mark.parametrize("kind", list(NOT_FINAL))
+def test_a_polled_answer_that_is_not_a_final_outcome_is_polled_again(raw, dsp, make_target, make_xml_signer, kind):
+    s1sp = make_xml_signer("s1sp")
+    answers = [NOT_FINAL[kind](dsp), NOT_FINAL[kind](dsp), s1sp_alert(dsp, s1sp, "S1VE64")]
+
+    def poll(sock, stop):
+        sock.sendall(http_answer(200, answers.pop(0) if len(answers) > 1 else answers[0]))
+    raw.routes[("GET", RESPONSES)] = poll
+    target = make_target(raw.url, profile(dsp, mode="poll"))
+    outcome, exc = bounded(lambda: target.await_outcome(RID, 10.0))
+    assert exc is None, exc
+    assert outcome.code == "S1VE64"
+    assert raw.hits.count(("GET", RESPONSES)) == 3
+
+
+def test_an_acknowledgement_in_the_target_s_own_code_is_still_an_acknowledgement(raw, dsp, make_target):
+    """The profile's [codes] map the target's codes to the SPEC's: its own code for I99 is not an outcome."""
+    from dataclasses import replace
+    target = make_target(raw.url, replace(profile(dsp), codes={"I0": "I99"}))   # its "I0" is the SPEC's I99
+    assert post(target.receiver.url, response(dsp, "I0")) == 202
+    _, exc = bounded(lambda: target.await_outcome(RID, 1.0))
+    one_line_fault(exc, RID, "not a final outcome")
+
+
+# --- 8. the reason text is shown as unsigned (issue 20, ruling) -------------------------------------
+
+def test_a_reason_a_relay_rewrote_is_shown_as_unsigned(raw, dsp, make_target):
+    """The DSP's free-text reason travels in an XML comment, outside what exclusive C14N signs: a relay
+    rewrote it and the answer still verified. The harness shows it, labelled unsigned."""
+    genuine = signing.sign(codec.encode_acknowledgement(RequestID.parse(RID), "E4", "6.24.1", datetime.now(timezone.utc),
+                                                        reason="dsp.registration_data: not the registered NO"), dsp)
+    rewritten = genuine.replace(b"dsp.registration_data: not the registered NO", b"all fine, blame the S1SP")
+    assert rewritten != genuine
+    raw.routes[("POST", SERVICE_REQUEST)] = http_answer(200, rewritten)
+    ack = make_target(raw.url, profile(dsp, mode="poll")).submit(RID, b"<r/>")
+    assert ack.code == "E4"                                       # it verifies: the comment is not signed
+    assert ack.reason.startswith("all fine, blame the S1SP") and "unsigned" in ack.reason, ack.reason
+
+
+# --- 9. the callback receiver holds bounded connections and bytes; a client gone is one line (D6, D15) --
+
+def test_a_client_that_sends_part_of_a_body_and_goes_leaves_no_traceback(receiver, capsys):
+    import struct
+    host, port = receiver.url.split("//")[1].split("/")[0].rsplit(":", 1)
+    for linger in (False, True):                          # closed politely, and reset
+        sock = socket.create_connection((host, int(port)), timeout=5)
+        if linger:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.sendall(b"POST /outcomes HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"<" * 10)
+        sock.close()
+    deadline = __import__("time").monotonic() + BOUND    # bounded: until the receiver has noticed both
+    while __import__("time").monotonic() < deadline and len(receiver.refused) < 2:
+        __import__("time").sleep(0.02)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err, err[-2000:]
+    assert len(receiver.refused) >= 2, list(receiver.refused)
+
+
+def test_the_receiver_caps_its_connections(monkeypatch):
+    """400 stalled POSTs held 400 threads and their bodies (1.5 GB); beyond the cap a connection is closed
+    at once, and a genuine outcome still gets in once the stalled ones are dropped."""
+    monkeypatch.setattr(callbacks_module, "MAX_CONNECTIONS", 8)
+    made = CallbackReceiver(read_timeout=1.0, request_deadline=2.0)
+    try:
+        host, port = made.url.split("//")[1].split("/")[0].rsplit(":", 1)
+        stalled = []
+        for _ in range(20):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(b"POST /outcomes HTTP/1.1\r\nHost: x\r\nContent-Length: 4000000\r\n\r\n<")
+            stalled.append(sock)
+        closed = 0
+        for sock in stalled:
+            sock.settimeout(0.5)
+            try:
+                closed += sock.recv(1) == b""
+            except (TimeoutError, ConnectionError):
+                pass
+        assert closed >= 12, closed
+        assert any("connections" in r for r in made.refused), list(made.refused)
+    finally:
+        for sock in stalled:
+            sock.close()
+        made.close()
+
+
+def test_the_receiver_reads_bodies_within_a_byte_budget(monkeypatch):
+    """What is being read at once is bounded as a whole: a POST that would exceed it is answered 503 unread."""
+    monkeypatch.setattr(callbacks_module, "READING_BYTES", 100_000)
+    made = CallbackReceiver(read_timeout=2.0, request_deadline=4.0)
+    try:
+        host, port = made.url.split("//")[1].split("/")[0].rsplit(":", 1)
+        first = socket.create_connection((host, int(port)), timeout=5)
+        first.sendall(b"POST /outcomes HTTP/1.1\r\nHost: x\r\nContent-Length: 90000\r\n\r\n<")
+        __import__("time").sleep(0.3)                      # the first is being read (its 90,000 reserved)
+        answer = raw_post(made.url, "POST /outcomes HTTP/1.1\r\nHost: x\r\nContent-Length: 50000\r\n", b"<" * 10,
+                          wait=5.0)
+        assert answer.startswith(b"HTTP/1.0 503 "), answer[:200]
+        first.close()
+    finally:
+        made.close()
+
+
+# --- 10. a test-support /state of the wrong shape makes the target broken, never the harness crash (D10) --
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"[" * 100_000 + b"]" * 100_000, b'{"s1sp_implemented": [1, 2]}',
+                                  b'{"cohorts": "IOC"}', b'{"mp107_switch": "yes"}', b'"state"'],
+                         ids=["a list", "nested 100,000 deep", "flags a list", "cohorts a string", "switch a string",
+                              "a string"])
+def test_a_test_support_state_of_the_wrong_shape_is_a_target_fault(raw, dsp, make_target, body):
+    from dataclasses import replace
+    raw.routes[("GET", "/test-support/v1/state")] = lambda sock, stop: sock.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + f"Content-Length: {len(body)}\r\n".encode()
+        + b"Connection: close\r\n\r\n" + body)
+    target = make_target(raw.url, replace(profile(dsp, mode="poll"), test_support=True))
+    for call in (target.state, lambda: target.cohort_of("S1SP1")):
+        _, exc = bounded(call)
+        one_line_fault(exc, f"{raw.url}/test-support/v1/state")
+    assert "state" in bounded(target.describe)[0]          # describe() says why, never raises

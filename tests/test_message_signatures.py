@@ -139,10 +139,20 @@ def test_a_signed_round_trip_put_get_delete_own_callback(http, cast):
     assert signed(http, "GET", path, who).status_code == 404
 
 
-def test_unsigned_calls_are_401_saying_what_is_wanted(http, cast):
+def refused_401(answer, caplog, why: str) -> None:
+    """One 401 for every reason (issue 20: an unknown User ID and a bad signature read the same, so a
+    stranger learns nothing of who exists); the reason itself is in the DCC's log, for its operator."""
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["error"] == auth.UNAUTHENTICATED
+    assert any(why in r.getMessage() for r in caplog.records if r.name == "reference.server.auth"), \
+        [r.getMessage() for r in caplog.records]
+
+
+def test_unsigned_calls_are_401_saying_what_is_wanted(http, cast, caplog):
+    caplog.set_level("INFO", logger="reference.server.auth")
     who = party(cast)
     put = http.put(callback_path(who.user_id), json={"url": "http://127.0.0.1:9/x"})
-    assert put.status_code == 401 and "no HTTP Message Signature" in put.json()["error"]
+    refused_401(put, caplog, "no HTTP Message Signature")
     assert put.headers["Accept-Signature"].startswith('mp107=("@method" "@target-uri" "content-digest")')
     rid = f"{who.user_id}:00-DB-00-00-00-00-00-01:1"
     get = http.get(responses_path(rid))
@@ -155,11 +165,12 @@ def test_unsigned_calls_are_401_saying_what_is_wanted(http, cast):
     (dict(minutes=5, seconds=10), "at most 300 s"),
     (dict(minutes=-10), "in the future"),
 ])
-def test_a_stale_or_future_created_is_401(http, cast, age, says):
+def test_a_stale_or_future_created_is_401(http, cast, age, says, caplog):
+    caplog.set_level("INFO", logger="reference.server.auth")
     who = party(cast)
     answer = signed(http, "PUT", callback_path(who.user_id), who, body={"url": "http://127.0.0.1:9/x"},
                     created=ago(**age))
-    assert answer.status_code == 401 and says in answer.json()["error"], answer.text
+    refused_401(answer, caplog, says)
 
 
 def test_a_signature_within_the_clock_skew_is_taken(http, cast):
@@ -168,19 +179,61 @@ def test_a_signature_within_the_clock_skew_is_taken(http, cast):
     assert answer.status_code == 404       # verified; no callback registered yet
 
 
-def test_the_wrong_key_is_401(http, cast):
+def test_the_wrong_key_is_401(http, cast, caplog):
+    caplog.set_level("INFO", logger="reference.server.auth")
     who, other = party(cast), party(cast, "wrong network operator")
     answer = signed(http, "PUT", callback_path(who.user_id), who, body={"url": "http://127.0.0.1:9/x"},
                     key=other.signer.key)
-    assert answer.status_code == 401 and "does not verify" in answer.json()["error"]
+    refused_401(answer, caplog, "does not verify")
 
 
-def test_an_unknown_keyid_is_401(http, cast):
+def test_an_unknown_keyid_is_401(http, cast, caplog):
+    caplog.set_level("INFO", logger="reference.server.auth")
     stranger = cast.smki.issue_user("90-B3-D5-1F-30-0F-FF-FE", {"ED"})
     key = stranger.xml_signing.key
     fields = ms.signature_headers("GET", BASE + callback_path(stranger.user_id), key=key, key_id=stranger.user_id)
     answer = http.get(callback_path(stranger.user_id), headers=fields)
-    assert answer.status_code == 401 and "not a User ID the DCC knows" in answer.json()["error"]
+    refused_401(answer, caplog, "not a User ID the DCC knows")
+
+
+def test_an_unknown_user_and_a_bad_signature_get_the_same_401(http, cast):
+    """Issue 20: the 401 told a stranger which User IDs exist."""
+    who = party(cast)
+    stranger = cast.smki.issue_user("90-B3-D5-1F-30-0F-FF-FD", {"ED"})
+    unknown = http.get(callback_path(stranger.user_id), headers=ms.signature_headers(
+        "GET", BASE + callback_path(stranger.user_id), key=stranger.xml_signing.key, key_id=stranger.user_id))
+    forged = http.get(callback_path(who.user_id), headers=ms.signature_headers(
+        "GET", BASE + callback_path(who.user_id), key=stranger.xml_signing.key, key_id=who.user_id))
+    assert (unknown.status_code, forged.status_code) == (401, 401)
+    assert unknown.content == forged.content and dict(unknown.headers) == dict(forged.headers)
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET", "DELETE", "outcome GET"])
+def test_a_captured_signed_call_is_not_accepted_again(http, cast, method, caplog):
+    """Issue 20: a captured signed callback PUT or DELETE, or an outcome GET, could be sent again
+    within its 5 minutes. The same signature base twice is a replay: 401."""
+    caplog.set_level("INFO", logger="reference.server.auth")
+    who = party(cast)
+    path = callback_path(who.user_id)
+    if method == "outcome GET":
+        method, path = "GET", responses_path(f"{who.user_id}:00-DB-00-00-00-00-00-01:1")
+    body = json.dumps({"url": "http://127.0.0.1:9/x"}).encode() if method == "PUT" else None
+    fields = ms.signature_headers(method, BASE + path, key=who.signer.key, key_id=who.user_id, body=body)
+    headers = {**fields, **({"Content-Type": "application/json"} if body else {})}
+    first = http.request(method, path, content=body, headers=headers)
+    assert first.status_code in (200, 204, 404), first.text
+    again = http.request(method, path, content=body, headers=headers)
+    refused_401(again, caplog, "a replay")
+    # ECDSA's other valid form of the same signature (s -> n - s) is the same call replayed, too
+    import base64
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+    label, _, value = fields["Signature"].partition("=:")
+    raw = base64.b64decode(value.rstrip(":"))
+    r, s_ = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    other = (r.to_bytes(32, "big") + (n - s_).to_bytes(32, "big"))
+    malleated = {**headers, "Signature": f"{label}=:{base64.b64encode(other).decode()}:"}
+    refused_401(http.request(method, path, content=body, headers=malleated), caplog, "a replay")
 
 
 def test_a_tampered_body_or_digest_is_401(http, cast):
@@ -188,11 +241,11 @@ def test_a_tampered_body_or_digest_is_401(http, cast):
     path = callback_path(who.user_id)
     evil = json.dumps({"url": "http://127.0.0.1:9/evil"}).encode()
     body_swapped = signed(http, "PUT", path, who, body={"url": "http://127.0.0.1:9/x"}, send=evil)
-    assert body_swapped.status_code == 401 and "Content-Digest does not match" in body_swapped.json()["error"]
+    assert body_swapped.status_code == 401 and body_swapped.json()["error"] == auth.UNAUTHENTICATED
     digest = "sha-256=:" + __import__("base64").b64encode(__import__("hashlib").sha256(evil).digest()).decode() + ":"
     both_swapped = signed(http, "PUT", path, who, body={"url": "http://127.0.0.1:9/x"}, send=evil,
                           headers={"Content-Digest": digest})
-    assert both_swapped.status_code == 401 and "does not verify" in both_swapped.json()["error"]
+    assert both_swapped.status_code == 401 and both_swapped.json()["error"] == auth.UNAUTHENTICATED
     assert signed(http, "GET", path, who).status_code == 404      # nothing was registered
 
 
@@ -363,11 +416,19 @@ def test_delivery_to_a_url_no_longer_allowed_is_not_attempted(caplog):
     delivery = CallbackDelivery(attempts=3, pause=0.0)
     delivery.pin = auth.CallbackURLs((), resolve=resolver(table)).pinned
     posted = []
-    delivery._client.post = lambda *a, **k: posted.append(a)       # must never be reached
+
+    async def send(*a, **k):                                          # must never be reached
+        posted.append(a)
+        raise AssertionError("sent")
+    delivery._client.send = send
     try:
         with caplog.at_level("ERROR", logger="reference.server.callbacks"):
-            delivery._post("http://rebind.example/outcomes", "RID", b"<x/>")
+            delivery.deliver("http://rebind.example/outcomes", "RID", b"<x/>")
+            import time
+            deadline = time.monotonic() + 10
+            while delivery.stats["failed"] == 0 and time.monotonic() < deadline:
+                time.sleep(0.02)
     finally:
         delivery.close()
-    assert not posted and delivery.stats == {"delivered": 0, "failed": 1}
+    assert not posted and delivery.stats == {"delivered": 0, "failed": 1, "dropped": 0}
     assert any("refused at delivery" in r.getMessage() for r in caplog.records)

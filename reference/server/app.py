@@ -69,7 +69,7 @@ from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
@@ -80,7 +80,7 @@ from duis.types import EUI64, RequestID
 from .. import codes
 from . import auth
 from . import test_support as ts
-from .callbacks import CallbackDelivery, is_callback_url
+from .callbacks import LOOP_HEADER, LOOP_TOKEN, CallbackDelivery, is_callback_url
 from .dcc_interface import DIALECTS, routes as dcc_routes
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,10 @@ own answer)."""
 MAX_JSON_BYTES = 16 * 1024 * 1024
 BODY_TIMEOUT = 10.0
 """Default seconds (create_app's `body_timeout`, serve --body-timeout) for a request's whole body to arrive."""
+MAX_HEAD_BYTES = 32 * 1024
+"""the largest request head (request line and header fields), however it was read (_HeadChecks)"""
+MAX_JSON_DEPTH = 32
+"""the deepest nesting of a JSON body (test support, callback registration): deeper is HTTP 400"""
 MAX_INTERFACE_BYTES = 64 * 1024
 """v1.1: the largest body of a signed callback or responses call (read before the signature is checked)"""
 XML = "application/xml"
@@ -114,6 +118,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise _TooLarge(size)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _bounded_json(raw: bytes, shape: str):
+    """A JSON body, nested at most MAX_JSON_DEPTH deep; ts.BadInput (HTTP 400) otherwise. Deeper
+    nesting made json, or the error message's repr of it, recurse until a RecursionError (HTTP 500)."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:120]
+        raise ts.BadInput("body", f"JSON {ts.SHAPES[shape]}", f"unreadable JSON ({why})", shape=shape) from None
+    level = [value]
+    for depth in range(MAX_JSON_DEPTH + 1):
+        level = [child for item in level if isinstance(item, (list, dict))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return value
+    raise ts.BadInput("body", f"JSON {ts.SHAPES[shape]}, nested at most {MAX_JSON_DEPTH} deep",
+                      f"JSON nested deeper than {MAX_JSON_DEPTH}", shape=shape)
 
 
 def _pem(cert) -> Response:
@@ -174,6 +196,139 @@ class _BodyDeadline:
                 await send({"type": "http.response.start", "status": 408,
                             "headers": [(b"content-length", b"0"), (b"connection", b"close")]})
                 await send({"type": "http.response.body", "body": b""})
+
+
+class _HeadChecks:
+    """ASGI middleware, outermost: what the request's head alone decides, before anything reads it.
+
+    - one size limit for the head (MAX_HEAD_BYTES: request line and header fields, counted as they
+      are written on the wire), whatever the chunks it arrived in: h11 refuses a head still incomplete
+      at twice the limit (cli.py), this refuses a complete one over it, so a head passes or not by its
+      size alone (a 100 KB head in one read passed while 200 KB in pieces was refused). HTTP 431;
+    - Content-Length together with Transfer-Encoding (RFC 9112 §6.1: a request smuggling attempt or a
+      broken client): HTTP 400, and the connection is closed, never read on.
+    Both answers close the connection."""
+
+    def __init__(self, app, max_head: int = MAX_HEAD_BYTES) -> None:
+        self.app = app
+        self.max_head = max_head
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            problem = self._problem(scope)
+            if problem is not None:
+                status, reason = problem
+                log.info("%s %s: HTTP %d: %s", scope.get("method"), str(scope.get("path"))[:100], status, reason)
+                await JSONResponse({"error": reason}, status_code=status,
+                                   headers={"Connection": "close"})(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _problem(self, scope) -> tuple[int, str] | None:
+        headers = scope.get("headers", ())
+        query = scope.get("query_string", b"")
+        size = (len(scope.get("method", "")) + 1 + len(scope.get("raw_path") or b"") + (1 + len(query) if query else 0)
+                + len(" HTTP/1.1\r\n") + sum(len(n) + 2 + len(v) + 2 for n, v in headers) + 2)
+        if size > self.max_head:
+            return 431, f"the request head is {size} bytes; at most {self.max_head} are read"
+        names = {n.lower() for n, _ in headers}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            return 400, "Content-Length together with Transfer-Encoding: refused, and the connection closed"
+        return None
+
+
+class _NoLoop:
+    """ASGI middleware: a request carrying this process's own delivery token (callbacks.LOOP_HEADER) is
+    one of its own callback deliveries come back to it, by whatever way: HTTP 403, and nothing done."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._name = LOOP_HEADER.lower().encode()
+        self._token = LOOP_TOKEN.encode()
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and any(name == self._name and hmac.compare_digest(value, self._token)
+                                           for name, value in scope.get("headers", ())):
+            log.warning("%s %s: refused one of this DCC's own callback deliveries (a callback URL leads back to it)",
+                        scope.get("method"), scope.get("path"))
+            await JSONResponse({"error": "a callback delivery of this DCC came back to it: refused"},
+                               status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _points_at_itself(url: str, scope) -> bool:
+    """Whether `url` names the address and port this request reached (the DCC itself): its port is the
+    server's, and its host is that address, a loopback or unspecified one, or a name resolving to one."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlsplit
+    server = scope.get("server") or (None, None)
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    if server[1] is None or port != server[1]:
+        return False
+    host = (parts.hostname or "").lower()
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            addresses = {ipaddress.ip_address(info[4][0].split("%", 1)[0])
+                         for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+        except (OSError, UnicodeError, ValueError):
+            return False
+    own = {str(server[0])}
+    return any(a.is_loopback or a.is_unspecified or str(a) in own for a in addresses)
+
+
+class _LoopbackOnly:
+    """ASGI middleware (the test-support mount's when it has no token, which `serve` allows on loopback
+    only): a web page in a browser on the same machine must not be able to drive it. So a call is
+    refused (HTTP 403) that carries an `Origin` header (every cross-site request from a page does), or
+    whose `Host` is not a loopback address literal (127.0.0.1:PORT, [::1]:PORT: a page on a name that
+    rebinds to 127.0.0.1 sends its own name); and a body must be `application/json` (HTTP 415): a page
+    can send text/plain or a form without asking, never JSON."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http":
+            problem = _not_from_this_machine(scope)
+            if problem is not None:
+                status, reason = problem
+                log.warning("test support: refused %s %s: %s", scope.get("method"), scope.get("path"), reason)
+                await JSONResponse({"error": reason}, status_code=status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _not_from_this_machine(scope) -> tuple[int, str] | None:
+    import ipaddress
+    headers = {}
+    for name, value in scope.get("headers", ()):
+        headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    if "origin" in headers:
+        return 403, "test support without a token refuses calls that carry an Origin header (a web page's)"
+    hosts = headers.get("host", [])
+    host = hosts[0].strip() if len(hosts) == 1 else ""
+    name = host[1:host.find("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+    try:
+        loopback = ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        return 403, (f"test support without a token takes calls addressed to a loopback address only (Host "
+                     f"127.0.0.1:PORT or [::1]:PORT), got Host {host[:80]!r}")
+    length = headers.get("content-length", ["0"])
+    has_body = "transfer-encoding" in headers or any(v.strip() not in ("", "0") for v in length)
+    content_type = (headers.get("content-type", [""])[0].split(";")[0].strip().lower())
+    if (has_body or content_type) and content_type != "application/json":
+        return 415, f"test support takes application/json only, got Content-Type {content_type[:80]!r}"
+    return None
 
 
 class _BearerToken:
@@ -315,16 +470,16 @@ class _Service:
         if signed_body is None:
             body = await self._json(request, "callback")
         else:                                # v1.1: the body was read (and its digest checked) already
-            try:
-                body = json.loads(signed_body)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ts.BadInput("body", f"JSON {ts.SHAPES['callback']}", f"unreadable JSON ({exc})",
-                                  shape="callback") from None
+            body = _bounded_json(signed_body, "callback")
         body = ts.read_object(body, "body", {"url": True}, "callback")
         if not is_callback_url(body["url"]):
-            raise ts.BadInput("body.url", "an http:// or https:// URL with a host", body["url"], shape="callback")
+            raise ts.BadInput("body.url", "an http:// or https:// URL with a host, in printable ASCII without white "
+                                          "space or control characters", body["url"], shape="callback")
         if self.callback_urls is not None:
             await run_in_threadpool(self.callback_urls.check, body["url"])     # resolves the host
+        if await run_in_threadpool(_points_at_itself, body["url"], request.scope):
+            raise auth.Refused(400, f"callback URL {body['url']!r} leads back to the DCC itself (its own address "
+                                    "and port): outcomes are pushed to the user's own endpoint, never into the DCC")
         self._register(user_id, body["url"])
         return JSONResponse({"user_id": user_id, "url": body["url"]})
 
@@ -340,7 +495,7 @@ class _Service:
         """Called by the S1SP worker with a final outcome: queue it, never wait for the network."""
         url = self.callbacks.get(user_id)
         if url:
-            self.delivery.deliver(url, request_id, response_xml)
+            self.delivery.deliver(url, request_id, response_xml, user_id)
 
     # --- test support -------------------------------------------------------------------------
 
@@ -349,10 +504,7 @@ class _Service:
             raw = await _read_body(request, MAX_JSON_BYTES)
         except _TooLarge as exc:
             raise ts.BadInput("body", f"at most {MAX_JSON_BYTES} bytes of JSON", f"{exc.args[0]} bytes") from None
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ts.BadInput("body", f"JSON {ts.SHAPES[shape]}", f"unreadable JSON ({exc})", shape=shape) from None
+        return _bounded_json(raw, shape)
 
     def _apply(self, batch: ts.Batch, where: str) -> dict:
         try:
@@ -443,6 +595,14 @@ class _Service:
         return _pem(self.dcc.s1sp_certificate(name))
 
 
+async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+    """The client closed the connection before its request was whole: nothing to answer, nothing to
+    report beyond one line (it was a traceback in the log)."""
+    log.info("%s %s: the client closed the connection before its request body was whole", request.method,
+             request.url.path[:100])
+    return Response(status_code=400)
+
+
 async def _bad_input(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.as_json(), status_code=400)
 
@@ -462,7 +622,7 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
                oversize: str = "400", callbacks: str = "registration",
                datafix_at_start: bool = False, interface: auth.Policy | None = None,
                body_timeout: float | None = BODY_TIMEOUT, test_support_token: str | None = None,
-               dialect: str = "v1") -> Starlette:
+               dialect: str = "v1", test_support_loopback_only: bool = False) -> Starlette:
     """The HTTP face of `dcc` (a reference.dcc.ReferenceDCC). `load`: a test-support `load` body
     applied now and again after each reset. `max_request_bytes` and `oversize` ("400": a signed
     refusal; "413-empty": HTTP 413, no body): how a larger Service Request body is answered.
@@ -472,7 +632,9 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
     responses calls, own callback and outcomes only, callback URLs as the policy allows; see
     reference/server/auth.py); None: v1, unauthenticated. `body_timeout`: seconds for a request's whole
     body to arrive, else HTTP 408 (None: no deadline). `test_support_token`: every test-support call
-    must carry `Authorization: Bearer <token>` (None: no token asked). `dialect` "dcc": the DCC's own
+    must carry `Authorization: Bearer <token>` (None: no token asked); `test_support_loopback_only` (what
+    `serve` sets when there is no token): test support refuses calls with an Origin header, a Host that is
+    not a loopback literal, or a body that is not application/json (`_LoopbackOnly`). `dialect` "dcc": the DCC's own
     interface (serviceT / serviceS / serviceD, reference/server/dcc_interface.py) in place of
     serviceRequest. The caller closes `dcc`; the app closes the callback delivery it made when it
     shuts down."""
@@ -494,7 +656,8 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
         Route("/api/v1/users/{user_id}/callback", service.callback, methods=["PUT", "GET", "DELETE"]),
     ]
     if test_support:
-        guard = [Middleware(_BearerToken, token=test_support_token)] if test_support_token else None
+        guard = ([Middleware(_BearerToken, token=test_support_token)] if test_support_token else
+                 [Middleware(_LoopbackOnly)] if test_support_loopback_only else None)
         routes.append(Mount("/test-support/v1", middleware=guard, routes=[
             Route("/load", service.load, methods=["POST"]),
             Route("/users", service.loader("user"), methods=["POST"]),
@@ -518,8 +681,11 @@ def create_app(dcc, *, test_support: bool, load: dict | None = None,
         if own_delivery:
             service.delivery.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ts.BadInput: _bad_input, auth.Refused: _refused})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={ts.BadInput: _bad_input, auth.Refused: _refused,
+                                                                     ClientDisconnect: _gone})
     app.state.service = service
     if body_timeout is not None:
         app.add_middleware(_BodyDeadline, seconds=body_timeout)
+    app.add_middleware(_NoLoop)
+    app.add_middleware(_HeadChecks)
     return app

@@ -6,7 +6,13 @@ checks it with the `http-message-signatures` library: algorithm `ecdsa-p256-sha2
 User ID the DCC knows, whose XML-signing certificate (the DSP's user directory) verifies it;
 `@method` and `@target-uri` covered; `content-digest` (RFC 9530) covered and matching the body
 whenever there is one; `created` present, not older than `Policy.max_age` (5 minutes) and not
-later than now plus `Policy.clock_skew`. Anything else is `Refused(401)`. What the verified user
+later than now plus `Policy.clock_skew`; and not a replay: a signature base (what was signed, its
+`created` and `nonce` included) already accepted within its window is refused, so a captured
+callback PUT, DELETE or outcome GET cannot be sent again (each user's accepted bases are kept until
+they are too old to be accepted anyway, at most `MAX_REMEMBERED` of them). Anything else is
+`Refused(401)`, with one answer for every reason (`UNAUTHENTICATED`): an unknown User ID and a
+signature that does not verify read the same, so a 401 tells a stranger nothing about who exists;
+the reason is logged for the DCC's operator. What the verified user
 may do is the app's business (reference/server/app.py: its own callback, its own outcomes; else 403).
 
 `CallbackURLs` decides which callback URLs the DCC will POST outcomes to: http(s) only, and every
@@ -21,9 +27,13 @@ The reference never imports the harness: the harness signs with its own module
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
+import logging
 import re
 import socket
+import threading
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,10 +45,17 @@ import httpsig
 from duis.errors import DuisValueError
 from duis.types import EUI64
 
+log = logging.getLogger(__name__)
+
 ALGORITHM = ECDSA_P256_SHA256
 REQUIRED = httpsig.COVERED
 MAX_AGE = dt.timedelta(minutes=5)
 CLOCK_SKEW = dt.timedelta(seconds=30)
+MAX_REMEMBERED = 50_000
+"""signature bases remembered per user within the window; beyond it, that user's calls are refused"""
+UNAUTHENTICATED = ("not authenticated: expected an HTTP Message Signature (RFC 9421) by the calling user's "
+                   "XML-signing key that verifies (ecdsa-p256-sha256, keyid = the User ID; covering @method, "
+                   "@target-uri, content-digest when there is a body; created within 5 minutes), not sent before")
 _HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?")
 
 
@@ -139,9 +156,19 @@ class Authenticator:
     def __init__(self, users, policy: Policy) -> None:
         self.users = users
         self.policy = policy
+        self._seen: dict[str, dict[bytes, float]] = {}      # user -> signature base digest -> when it expires
+        self._lock = threading.Lock()
 
     def authenticate(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> str:
-        """The verified User ID (canonical EUI-64) of the caller; Refused(401) saying why not."""
+        """The verified User ID (canonical EUI-64) of the caller; Refused(401) if none (one answer
+        whatever the reason; the reason is logged)."""
+        try:
+            return self._authenticate(method, url, headers, body)
+        except Refused as exc:
+            log.info("%s %s: 401: %s", method, url[:200], exc.reason)
+            raise Refused(401, UNAUTHENTICATED) from None
+
+    def _authenticate(self, method: str, url: str, headers: list[tuple[str, str]], body: bytes) -> str:
         names = {name.lower() for name, _ in headers}
         if "signature" not in names or "signature-input" not in names:
             raise Refused(401, "no HTTP Message Signature (RFC 9421): expected Signature-Input and Signature "
@@ -162,7 +189,31 @@ class Authenticator:
         if age > self.policy.max_age:
             raise Refused(401, f"the signature was created {age.total_seconds():.0f} s ago; at most "
                                f"{self.policy.max_age.total_seconds():.0f} s is accepted")
-        return str(EUI64.parse(params["keyid"]))
+        user = str(EUI64.parse(params["keyid"]))
+        self._first_time(user, results[0], params["created"])
+        return user
+
+    def _first_time(self, user: str, result, created: float) -> None:
+        """Remember what `user` signed (the whole signature base: every covered value and every parameter,
+        `created` and `nonce` among them) until it is too old to be accepted; Refused if it was seen.
+        The base, not the signature's bytes: an ECDSA signature has a second valid form (s and n - s), so
+        a replay could change the bytes but never the base."""
+        base = "\n".join(f"{name}: {value}" for name, value in result.covered_components.items())
+        digest = hashlib.sha256(base.encode("utf-8", "surrogatepass")).digest()
+        now = time.time()
+        expires = created + (self.policy.max_age + self.policy.clock_skew).total_seconds() + 1
+        with self._lock:
+            seen = self._seen.setdefault(user, {})
+            if digest in seen and seen[digest] > now:
+                raise Refused(401, "a replay: this signature base was accepted before (send a new signature, "
+                                   "with its own created or nonce, for every call)")
+            if len(seen) >= MAX_REMEMBERED:
+                for key in [k for k, until in seen.items() if until <= now]:
+                    del seen[key]
+                if len(seen) >= MAX_REMEMBERED:
+                    raise Refused(401, f"more than {MAX_REMEMBERED} signed calls from {user} within "
+                                       f"{self.policy.max_age.total_seconds():.0f} s")
+            seen[digest] = expires
 
 
 def _one_line(exc: Exception) -> str:
@@ -202,6 +253,9 @@ class CallbackURLs:
         delivery, so a name that resolved to a public address when it was registered and to an
         internal one later (DNS rebinding) is refused then, and the connection goes to the address
         that was checked, not to whatever a second lookup returns. Refused(400) saying why."""
+        if not isinstance(url, str) or not url.isascii() or any(c <= " " or c == "\x7f" for c in url):
+            raise Refused(400, f"callback URL {url!r}: expected printable ASCII, without white space or control "
+                               "characters")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise Refused(400, f"callback URL {url!r}: expected an http:// or https:// URL with a host")

@@ -2,7 +2,7 @@
 
     python -m reference serve --port 8800 [--host 127.0.0.1] [--interface v1|dcc]
         [--test-support [--test-support-token TOKEN]]
-        [--body-timeout SECONDS]
+        [--body-timeout SECONDS] [--max-connections N]
         [--s1sp-not-implemented S1SP2 ...] [--switch on|off] [--load FILE] [--duis-xsd DIR]
         [--break RULE ...] [--defect NAME ...]
         [--dsp-certificate-out FILE] [--data-dir DIR] [--access-log]
@@ -27,7 +27,9 @@ token (--test-support-token, or $MP107_TEST_SUPPORT_TOKEN), and then every /test
 `Authorization: Bearer TOKEN` (HTTP 401 otherwise). On loopback a token is optional, and enforced if
 given. A request's head (request line and headers) must arrive within --body-timeout seconds of the
 connection or of the previous answer (else the connection is closed), and its whole body within
---body-timeout seconds of its start (default 10; else HTTP 408); an idle kept-alive connection is closed
+--body-timeout seconds of its start (default 10; else HTTP 408), and so must a TLS handshake; at most
+--max-connections connections are open at once (default 2048: beyond it the oldest one waiting for a
+request head is closed; reference/server/protocol.py); an idle kept-alive connection is closed
 after 5 s. With --port 0 the system picks a free port.
 Once it accepts connections it prints one line to stdout:
 
@@ -95,7 +97,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from .app import BODY_TIMEOUT
     parser.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT, metavar="SECONDS",
                         help=f"a request's whole body must arrive within this many seconds of its start, else "
-                             f"HTTP 408 (default {BODY_TIMEOUT:g})")
+                             f"HTTP 408 (default {BODY_TIMEOUT:g}); a request head and a TLS handshake too")
+    from .protocol import MAX_CONNECTIONS
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
+                        help=f"connections open at once; beyond it the oldest one waiting for a request head is "
+                             f"closed (default {MAX_CONNECTIONS})")
     parser.add_argument("--s1sp-not-implemented", nargs="+", action="extend", default=[], choices=S1SPS,
                         metavar="S1SP", help="S1SPs that have NOT implemented MP107 (they still raise S1VE4)")
     parser.add_argument("--outcome-delay", type=_seconds, default=0.0, metavar="SECONDS",
@@ -223,6 +229,8 @@ def serving(args: argparse.Namespace, *, announce: bool = True) -> Iterator[Serv
     token = _test_support_token(args, host)
     if not 0 < args.body_timeout < float("inf"):
         raise StartError(f"--body-timeout: expected a positive number of seconds, got {args.body_timeout:g}")
+    if args.max_connections < 1:
+        raise StartError(f"--max-connections: expected a positive number, got {args.max_connections}")
 
     from duis import errors, schema
     try:
@@ -271,7 +279,8 @@ def serving(args: argparse.Namespace, *, announce: bool = True) -> Iterator[Serv
                              max_request_bytes=args.max_request_bytes, oversize=args.oversize,
                              callbacks=args.callbacks, datafix_at_start=args.run_datafix_at_start,
                              body_timeout=args.body_timeout, test_support_token=token,
-                             interface=interface, delivery=delivery, dialect=args.interface)
+                             interface=interface, delivery=delivery, dialect=args.interface,
+                             test_support_loopback_only=args.test_support and token is None)
         except BadInput as exc:
             raise StartError(f"--load {args.load}: {exc}") from None
         for name, (report, fixed) in app.state.service.datafix_results.items():
@@ -296,12 +305,19 @@ def serving(args: argparse.Namespace, *, announce: bool = True) -> Iterator[Serv
         if tls_options.get("ssl_ca_certs"):
             notes.append("mutual TLS")
         note = "; ".join(notes)
+        from .app import MAX_HEAD_BYTES
         from .protocol import with_head_deadline
+        _enough_file_descriptors(args.max_connections)
         server = _Server(uvicorn.Config(app, host=host, port=args.port, log_level=args.log_level,
                                         access_log=args.access_log, timeout_graceful_shutdown=3,
                                         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-                                        http=with_head_deadline(args.body_timeout), **tls_options),
-                         note=note, announce=announce)
+                                        # a head still incomplete beyond twice the head limit is refused
+                                        # unparsed; a complete one, by the app's one limit (_HeadChecks)
+                                        h11_max_incomplete_event_size=2 * MAX_HEAD_BYTES,
+                                        http=with_head_deadline(args.body_timeout,
+                                                                max_connections=args.max_connections),
+                                        **tls_options),
+                         note=note, announce=announce, handshake_timeout=args.body_timeout)
         yield Served(server, dcc, note)
     finally:
         if delivery is not None:        # ours, not the app's: the app closes only the one it made
@@ -452,14 +468,49 @@ def _code_table(path: Path) -> dict[str, str]:
     return dict(table)
 
 
-def _Server(config, *, note: str, announce: bool = True):
+def _enough_file_descriptors(connections: int) -> None:
+    """Raise this process's soft limit of open files (up to its hard limit) so that the connection cap,
+    not the file descriptors, is what runs out first; say so if it cannot."""
+    try:
+        import resource
+    except ImportError:            # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 512
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        except (ValueError, OSError):
+            new = soft
+        if new < wanted:
+            print(f"{PROG}: warning: {new} open files allowed (ulimit -n); the connection cap of {connections} "
+                  f"needs about {wanted}", file=sys.stderr)
+
+
+def _Server(config, *, note: str, announce: bool = True, handshake_timeout: float = 10.0):
     """uvicorn's Server, printing the READY line once it accepts connections (with --port 0 that
-    line is the only place the port is told) when `announce`."""
+    line is the only place the port is told) when `announce`. Over TLS, a handshake that has not
+    finished within `handshake_timeout` seconds is dropped (asyncio's default is 60 s, and uvicorn
+    offers no option for it: its call to the loop's create_server is given the argument here)."""
+    import asyncio
+
     import uvicorn
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
-            await super().startup(sockets=sockets)
+            loop = asyncio.get_running_loop()
+            if self.config.is_ssl:
+                create_server = loop.create_server
+
+                async def bounded_handshake(*args, **kwargs):
+                    kwargs.setdefault("ssl_handshake_timeout", handshake_timeout)
+                    return await create_server(*args, **kwargs)
+                loop.create_server = bounded_handshake
+            try:
+                await super().startup(sockets=sockets)
+            finally:
+                loop.__dict__.pop("create_server", None)
             if self.started and announce:
                 host, port = self.servers[0].sockets[0].getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
