@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 
 from adapters import profile as profiles, service_requests as srv
 from adapters.client import Client
+from adapters.dcc_tools import harness_fields
 from adapters.reference_host import InProcessReference
 from adapters.world import new_device
 from duis import codec, messages as m, safexml, signing, wire
@@ -186,44 +187,12 @@ def test_dcc_tool_validates_the_dsp_signed_answers_it_can_check(sent):
     assert checked >= answers == len(KINDS) + 2 and skipped >= 1, (checked, answers, skipped)
 
 
-def _harness_header(leg) -> dict:
-    """The header as the harness's codec reads it."""
-    if leg.direction == "to-target":
-        request = codec.decode_request(leg.data, signed_pre_command=True)
-        return {"originator": str(request.request_id.originator), "target": str(request.request_id.target),
-                "counter": str(request.request_id.counter), "command_variant": request.command_variant,
-                "service_reference": request.service_reference, "srv": request.srv}
-    response = codec.decode_response(leg.data)
-    rid = response.request_id
-    return {"originator": str(rid.originator), "target": str(rid.target), "counter": str(rid.counter),
-            "response_code": response.response_code, "srv": response.srv}
-
-
-def _parser_header(reading) -> dict:
-    """The same fields as duis-parser reads them (its EUI-64s are lower case; a response's SRV is in its
-    body's message)."""
-    h = reading.header
-    rid = h.get("requestId") or {}
-    out = {"originator": str(rid.get("originatorId", "")).upper(), "target": str(rid.get("targetId", "")).upper(),
-           "counter": str(rid.get("counter"))}
-    if h.get("type") == "request":
-        cv, variant = h.get("commandVariant"), h.get("serviceReferenceVariant")
-        out.update(command_variant=cv.get("number") if isinstance(cv, dict) else cv,
-                   service_reference=h.get("serviceReference"),
-                   srv=variant.get("Service Reference Variant") if isinstance(variant, dict) else variant)
-    else:
-        message = next(iter(reading.body.values()), {}) if reading.body else {}
-        out.update(response_code=h.get("responseCode"),
-                   srv=message.get("ServiceReferenceVariant") if isinstance(message, dict) else None)
-    return out
-
-
 def test_duis_parser_reads_every_leg_with_the_harness_header(sent):
     disagreements = []
     for kind, (_, legs) in sent.items():
         for leg, _, reading in legs:
             assert reading.error is None, f"{kind}, {leg.leg}: duis-parser: {reading.error}"
-            ours, theirs = _harness_header(leg), _parser_header(reading)
+            ours, theirs = harness_fields(leg.data, to_target=leg.direction == "to-target"), reading.fields()
             if leg.leg == "outcome" and theirs["srv"] is None:
                 theirs["srv"] = ours["srv"]       # an S1SP alert names no SRV in its body: nothing to compare
             if ours != theirs:

@@ -15,7 +15,7 @@ Two npm packages the DCC publishes, installed by scripts/install-deps.sh at pinn
   element-content whitespace ignored, so a signature over indented XML fails there (duis/wire.py).
 - ``@smartdcc/duis-parser`` turns DUIS into JSON (``parseDuis('simplified', xml)``), through node.
 
-Nothing here imports the project: the tests (tests/test_dcc_tools.py, tests/test_dcc_tool_whole_run.py)
+Nothing here but :func:`harness_fields` (the harness's side of the comparison) imports the project: the tests (tests/test_dcc_tools.py, tests/test_dcc_tool_whole_run.py)
 use it to check the harness and the reference against the DCC's tools. Every call has a timeout; a tool
 that is missing raises :class:`ToolsMissing` saying what to install, which the tests turn into a skip
 (or, with MP107_REQUIRE_DCC_TOOLS=1 as in CI, a failure).
@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DccTools", "ToolsMissing", "ToolFailed", "Validation", "Signed", "Parsed",
+__all__ = ["DccTools", "ToolsMissing", "ToolFailed", "Validation", "Signed", "Parsed", "harness_fields",
            "SIGN_WRAP", "DUIS_PARSER", "VERSIONS", "REQUIRE_ENV"]
 
 SIGN_WRAP = "@smartdcc/duis-sign-wrap"
@@ -120,6 +120,44 @@ class Parsed:
     @property
     def body(self) -> dict:
         return (self.duis or {}).get("body") or {}
+
+    def fields(self) -> dict:
+        """The header fields the differential compares (see :func:`harness_fields`), as duis-parser reads
+        them: its EUI-64s upper-cased; a response's ServiceReferenceVariant from its body's message (DUIS
+        puts it there), None where the body names none (an S1SP alert)."""
+        h = self.header
+        rid = h.get("requestId") or {}
+        out = {"originator": str(rid.get("originatorId", "")).upper(), "target": str(rid.get("targetId", "")).upper(),
+               "counter": str(rid.get("counter"))}
+        if h.get("type") == "request":
+            cv, variant = h.get("commandVariant"), h.get("serviceReferenceVariant")
+            out.update(command_variant=cv.get("number") if isinstance(cv, dict) else cv,
+                       service_reference=h.get("serviceReference"),
+                       srv=variant.get("Service Reference Variant") if isinstance(variant, dict) else variant)
+        else:
+            message = next(iter(self.body.values()), {}) if self.body else {}
+            out.update(response_code=h.get("responseCode"),
+                       srv=message.get("ServiceReferenceVariant") if isinstance(message, dict) else None)
+        return out
+
+
+def harness_fields(data: bytes, *, to_target: bool) -> dict:
+    """The same header fields as the harness's codec reads them: a request's RequestID parts,
+    CommandVariant, ServiceReference and ServiceReferenceVariant; a response's RequestID parts,
+    ResponseCode and ServiceReferenceVariant. Raises duis.errors.DuisError where the codec does not read
+    `data` as DUIS."""
+    from duis import codec
+    if to_target:
+        request = codec.decode_request(data, signed_pre_command=True)
+        rid = request.request_id
+        return {"originator": str(rid.originator), "target": str(rid.target), "counter": str(rid.counter),
+                "command_variant": request.command_variant, "service_reference": request.service_reference,
+                "srv": request.srv}
+    response = codec.decode_response(data)
+    rid = response.request_id
+    return {"originator": str(rid.originator) if rid else "", "target": str(rid.target) if rid else "",
+            "counter": str(rid.counter) if rid else "None", "response_code": response.response_code,
+            "srv": response.srv}
 
 
 def _lines(raw: bytes) -> tuple[str, ...]:
