@@ -144,16 +144,19 @@ class Parsed:
 def harness_fields(data: bytes, *, to_target: bool) -> dict:
     """The same header fields as the harness's codec reads them: a request's RequestID parts,
     CommandVariant, ServiceReference and ServiceReferenceVariant; a response's RequestID parts,
-    ResponseCode and ServiceReferenceVariant. Raises duis.errors.DuisError where the codec does not read
+    ResponseCode and ServiceReferenceVariant (a refusal of unreadable input has only its ResponseCode). Raises duis.errors.DuisError where the codec does not read
     `data` as DUIS."""
-    from duis import codec
+    from duis import codec, errors
     if to_target:
         request = codec.decode_request(data, signed_pre_command=True)
         rid = request.request_id
         return {"originator": str(rid.originator), "target": str(rid.target), "counter": str(rid.counter),
                 "command_variant": request.command_variant, "service_reference": request.service_reference,
                 "srv": request.srv}
-    response = codec.decode_response(data)
+    try:
+        response = codec.decode_response(data)
+    except errors.SchemaInvalid:
+        response = codec.decode_refusal(data)    # the answer to unreadable input (codec.encode_refusal)
     rid = response.request_id
     return {"originator": str(rid.originator) if rid else "", "target": str(rid.target) if rid else "",
             "counter": str(rid.counter) if rid else "None", "response_code": response.response_code,
