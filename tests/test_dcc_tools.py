@@ -275,6 +275,7 @@ def _send_signed_by_the_dcc_tool(world: World, dcc_tools, unsigned: bytes, sende
     return world.client.send_raw(sender, str(rid), signed.xml, description="signed by the DCC's tool")
 
 
+@pytest.mark.slow          # one JVM start (about 1 s of CPU) per signature: left out of the quick loop
 @pytest.mark.parametrize("template", list(TEMPLATES))
 def test_dcc_tool_signatures_on_the_shared_templates_are_accepted_by_the_reference(dcc_tools, zaz1, shared_duis,
                                                                                 template):
@@ -287,6 +288,7 @@ def test_dcc_tool_signatures_on_the_shared_templates_are_accepted_by_the_referen
     assert exchange.outcome is not None and exchange.outcome.response.has_signature
 
 
+@pytest.mark.slow          # one JVM start per signature, as above
 @pytest.mark.parametrize("kind", ["6.24.1-by-the-network-operator", "6.21-by-the-supplier",
                                   "6.15.1-CV4-Supplier-slot-by-the-supplier"])
 def test_dcc_tool_signatures_on_requests_the_harness_built_are_accepted_by_the_reference(dcc_tools, zaz1, kind):
