@@ -300,8 +300,8 @@ def client(target, request, profile):
 
 
 @pytest.fixture
-def state(request, cast, client, device_pool, statement, profile):
-    s = ScenarioState(cast=cast, client=client, device_pool=device_pool, statement=statement,
+def state(request, cast, client, device_pool, statement, profile, mp107_wire):
+    s = ScenarioState(cast=cast, client=client, device_pool=device_pool, statement=statement, wire_log=mp107_wire,
                       profile_devices={d.device_id: d for d in profile.devices} if profile is not None else {})
     yield s
     from steps import preflight

@@ -12,6 +12,7 @@ from duis.types import EUI64, RequestID
 
 from .silence import OutcomeWaits
 from .target import Acknowledgement, Outcome, Target, TargetFault
+from .wire import DSP, Signers, WireLeg, legs_of
 
 CRITICAL_CV = 4      # 6.15.1: the DCC transforms the request (see reference docs on CV 4)
 NON_CRITICAL_CV = 1  # 6.21, 6.24.1
@@ -81,10 +82,23 @@ class Client:
         self.exchanges: list[Exchange] = []
         self.waits = OutcomeWaits()
         """gives up on a silent target after a few outcome waits in a row that got nothing (adapters/silence.py)"""
+        self.signers = Signers()
+        """the certificates a leg's signature is known by (adapters/wire.py): every key this client signs with"""
 
     def outcome_waits(self) -> dict:
         """How the outcome waits went, for run-info.json (whether the harness gave up, and why)."""
         return self.waits.report()
+
+    def know(self, signer: signing.Signer) -> None:
+        """A key that signs requests this client sends as they are (send_raw): its leg names the signer."""
+        self.signers.know(signer.cert)
+
+    def wire_legs(self, exchange: Exchange) -> list[WireLeg]:
+        """Every leg of `exchange` as it crossed the wire (adapters/wire.py), for the evidence."""
+        dsp = getattr(self.target, "dsp_certificate", None)
+        if dsp is not None:
+            self.signers.know(dsp, DSP)
+        return legs_of(exchange, self.signers)
 
     def request_id(self, user_id: str, device_id: str) -> RequestID:
         return RequestID(EUI64.parse(user_id), EUI64.parse(device_id), self.counter.next(user_id))
@@ -100,7 +114,8 @@ class Client:
              await_outcome: bool = True, hostile: bool = False, **submit_options) -> Exchange:
         """`hostile`: bad input on purpose (see send_raw). `submit_options` go to the target's submit
         (the DCC's own interface: `spoil`)."""
-        xml = codec.encode_signed_request(request, signer)
+        xml = codec.encode_signed_request(request, signer)   # the wire bytes, sent as they are
+        self.know(signer)
         sender = str(request.request_id.originator)
         register = getattr(self.target, "register_signer", None)   # Target Interface v1.1 signs its calls by this key
         if callable(register) and not self.target.signs_for(sender):

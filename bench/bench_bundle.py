@@ -10,13 +10,9 @@ with their GBCS signatures), then, `runs` times each and alternated:
 
 Reported: median wall time and CPU time (user + sys of the command and its children) of each, the
 bundle's size and file and leg counts. Targets (issue 19): <= 2 s each on 2 cores.
-
-Until issue 16's recorder lands, the run's wire bytes come from tests/wire_stand_in.py (loaded only
-when the run recorded none of its own).
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sys
@@ -51,11 +47,7 @@ def run(opts: Options) -> Outcome:
     if ran.returncode != 0:
         raise RuntimeError(f"mp107 run exited {ran.returncode}: {ran.stderr[-500:]}")
     if not list((run_dir / "wire").glob("index*.jsonl")):
-        say("bundle: the run recorded no wire bytes (issue 16 not in): again with tests/wire_stand_in.py")
-        env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))}
-        ran = run_timed(base + ["--", "-p", "wire_stand_in"], env=env)
-        if ran.returncode != 0:
-            raise RuntimeError(f"mp107 run exited {ran.returncode}: {ran.stderr[-500:]}")
+        raise RuntimeError(f"the run recorded no wire bytes in {run_dir / 'wire'}: nothing to bundle")
     bundle = work / "evidence.zip"
     bundle_cmd = [PYTHON, "-m", "mp107", "bundle", str(run_dir), "-o", str(bundle), "--key", str(key),
                   "--certificate", str(cert)]

@@ -3,10 +3,11 @@
 Modules, one job each: ``errors`` (exception types), ``types`` (EUI-64, RequestID, MPAN),
 ``messages`` (frozen dataclasses), ``safexml`` (the one untrusted-XML parser), ``schema``
 (DUIS Schema V5.4 validation, folder from ``DUIS_SCHEMA_DIR``), ``signing`` (XML signatures),
-``codec`` (encode/decode of Request and Response).
+``codec`` (encode/decode of Request and Response), ``wire`` (the form everything is signed and sent in:
+no whitespace-only text between elements; an indented copy for reading).
 """
 
-from . import codec, errors, messages, safexml, schema, signing, types
+from . import codec, errors, messages, safexml, schema, signing, types, wire
 from .errors import (
     DuisConfigError,
     DuisError,
@@ -27,6 +28,7 @@ __all__ = [
     "schema",
     "signing",
     "types",
+    "wire",
     "DuisError",
     "DuisValueError",
     "DuisConfigError",

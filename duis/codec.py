@@ -257,7 +257,6 @@ def _request_element(req: ServiceRequest) -> etree._Element:
             _sub(body_el, _SR + "RemotePartyRole", role)
     else:
         _append_credentials_body(body_el, req.body, krp=isinstance(req.body, UpdateSecurityCredentialsKRP))
-    etree.indent(root, space="  ")
     return root
 
 
@@ -279,19 +278,21 @@ def _signed_pre_command_element(req: ServiceRequest) -> etree._Element:
     if req.body.execution_datetime is not None:
         _sub(el, _SR + "ExecutionDateTime", format_datetime(req.body.execution_datetime))
     _sub(el, _SR + "GBCSPayload", _b64(req.body.gbcs_payload))
-    etree.indent(root, space="  ")
     return root
 
 
 def encode_request(req: ServiceRequest) -> bytes:
-    """An unsigned, schema-valid ``sr:Request`` (the schema makes ds:Signature optional)."""
+    """An unsigned, schema-valid ``sr:Request`` (the schema makes ds:Signature optional), in the wire
+    form: no whitespace-only text between elements (duis/wire.py)."""
     root = _request_element(req)
     schema.validate(root)
     return _serialize(root)
 
 
 def encode_signed_request(req: ServiceRequest, signer: Signer) -> bytes:
-    """``encode_request`` then an enveloped signature by ``signer``; validated after signing."""
+    """``encode_request`` then an enveloped signature by ``signer``; validated after signing. The
+    bytes the harness puts on the wire, as they are: no whitespace-only text between elements, as
+    the DCC's signing tool digests them (duis/wire.py, SPEC §5 wire form)."""
     signed = signing.sign_element(_request_element(req), signer, in_place=True)   # built here: ours
     schema.validate(signed)
     return _serialize(signed)

@@ -39,7 +39,7 @@ from signxml import (
 )
 from signxml.exceptions import SignXMLException
 
-from . import safexml
+from . import safexml, wire
 from .errors import DuisValueError, SignatureInvalid
 
 __all__ = [
@@ -187,8 +187,10 @@ def _top_level_signatures(root: etree._Element) -> list[etree._Element]:
 
 def sign_element(root: etree._Element, signer: Signer, *, nested: bool = False,
                  in_place: bool = False) -> etree._Element:
-    """Sign ``root`` (a document element); return a new signed element. Any top-level
-    ``ds:Signature`` already there (e.g. a template's placeholder) is replaced.
+    """Sign ``root`` (a document element) in the wire form; return a new signed element. Any top-level
+    ``ds:Signature`` already there (e.g. a template's placeholder) is replaced, and whitespace-only text
+    between elements is dropped before signing (:func:`duis.wire.compact`): the DCC's signing tool
+    drops it before it digests, so a signature over it would fail there (SPEC §5, wire form).
 
     ``in_place``: ``root`` is the caller's own throw-away tree (just built): it is handed to signxml
     as it is, without the copy made here otherwise (signxml copies what it signs itself)."""
@@ -199,7 +201,8 @@ def sign_element(root: etree._Element, signer: Signer, *, nested: bool = False,
     else:
         doc = etree.fromstring(etree.tostring(root, encoding="UTF-8"), parser=safexml._parser())
     for old in _top_level_signatures(doc):
-        doc.remove(old)  # lxml drops its tail too; the preceding whitespace stays
+        doc.remove(old)  # lxml drops its tail too; the preceding whitespace goes with compact
+    wire.compact(doc)
     try:
         return _DuisSigner(explicit_exc_c14n_transform=nested).sign(
             doc,
@@ -212,7 +215,8 @@ def sign_element(root: etree._Element, signer: Signer, *, nested: bool = False,
 
 
 def sign(xml: bytes | etree._Element, signer: Signer) -> bytes:
-    """Enveloped-sign a DUIS document (see module docstring); return the signed XML bytes."""
+    """Enveloped-sign a DUIS document (see module docstring) in the wire form; return the signed XML
+    bytes, to be sent as they are."""
     signed = sign_element(_root_of(xml), signer)
     return etree.tostring(signed, xml_declaration=True, encoding="UTF-8")
 

@@ -1,4 +1,4 @@
-"""The run's exact wire bytes: the contract with the recorder of issue 16.
+"""The run's exact wire bytes, as the suite's plugin records them (`reports/pytest_plugin.py`, `mp107_wire`).
 
     RUN_DIR/wire/<sha256>.xml          the exact bytes of one leg, as sent or received
     RUN_DIR/wire/index*.jsonl          one JSON object a leg (index-<worker>.jsonl under xdist):

@@ -14,6 +14,22 @@ progress.jsonl (one short line per write, appended), the first worker alone repo
 and each hands its run information to the controller (`workeroutput`), which merges it into the one
 run-info.json -- the target as the first worker saw it, and the number of workers.
 
+With --mp107-run-dir it also keeps the exact bytes of every leg that crossed the wire (`wire/`, below):
+the steps hand each leg to the `mp107_wire` fixture's log as data (its index entry, bytes and signer
+certificate: adapters/wire.py makes them); nothing here parses them.
+
+    RUN_DIR/wire/<sha256>.xml            the exact bytes of a leg, named by their SHA-256 (written once)
+    RUN_DIR/wire/certificates/<sha256>.pem   a signer's certificate, named by the SHA-256 of the PEM
+    RUN_DIR/wire/index.jsonl             one JSON object a line, one line per leg, in the order sent:
+        {"scenario": pytest node ID, "request_id": ..., "leg": "request" | "transform" |
+         "signed-pre-command" | "acknowledgement" | "outcome", "direction": "to-target" | "from-target",
+         "signer": EUI-64 User ID | "DSP" | null (unsigned, or a certificate the harness does not hold:
+         then "signer_unknown" names its issuer and serial), "sha256": hex, "length": bytes,
+         "signer_certificate_sha256": the certificate file's name, where the harness holds it}
+
+Under pytest-xdist each worker writes its own `index-<worker>.jsonl` (index-gw0.jsonl, ...): read
+`wire/index*.jsonl`. Each line is written whole with one write and flushed.
+
 In every run it labels each scenario's Allure result by requirement, from the catalogue: an `epic`
 per requirement group and a `story` per requirement (ID and title), so that Allure's behaviours
 tree groups results by requirement, not only by feature file.
@@ -22,7 +38,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
+import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -34,11 +52,13 @@ from conformance import catalogue, verdicts
 
 RUN_INFO = "run-info.json"
 PROGRESS = "progress.jsonl"
+WIRE = "wire"
 
 _info_key = pytest.StashKey[dict]()
 _names_key = pytest.StashKey[dict]()
 _outcome_key = pytest.StashKey[dict]()
 _progress_key = pytest.StashKey[object]()
+_wire_key = pytest.StashKey[object]()
 
 OPTIONS = ("target", "profile", "s1sp", "outcome_timeout", "reference_break", "reference_s1sp_not_implemented", "shard")
 
@@ -104,6 +124,7 @@ def pytest_configure(config):
     config.pluginmanager.register(_ScenarioNames(), "mp107-scenario-names")
     config.stash[_outcome_key] = {}
     config.stash[_progress_key] = (run_dir / PROGRESS).open("a", encoding="utf-8")
+    config.stash[_wire_key] = WireLog(run_dir, _worker(config))
 
 
 def _worker(config) -> str | None:
@@ -116,6 +137,51 @@ def _event(config, **event) -> None:
     if stream is not None:
         stream.write(json.dumps(event) + "\n")
         stream.flush()
+
+
+class WireLog:
+    """RUN_DIR/wire: the exact bytes of every leg, and one index line per leg (module docstring)."""
+
+    def __init__(self, run_dir: Path, worker: str | None) -> None:
+        self.folder = run_dir / WIRE
+        self.index_path = self.folder / (f"index-{worker}.jsonl" if worker else "index.jsonl")
+        self.index = None          # opened at the first leg: a process that sends nothing writes nothing
+
+    @staticmethod
+    def _once(path: Path, data: bytes) -> None:
+        if path.exists():
+            return
+        partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+        partial.write_bytes(data)
+        os.replace(partial, path)          # whole or absent, whichever worker writes it first
+
+    def record(self, scenario: str, entry: dict, data: bytes, certificate: bytes | None) -> None:
+        if hashlib.sha256(data).hexdigest() != entry.get("sha256") or len(data) != entry.get("length"):
+            raise ValueError(f"wire log: the entry for the {entry.get('leg')} of {entry.get('request_id')} does not "
+                             "describe its bytes")
+        if self.index is None:
+            (self.folder / "certificates").mkdir(parents=True, exist_ok=True)
+            self.index = self.index_path.open("a", encoding="utf-8")
+        self._once(self.folder / f"{entry['sha256']}.xml", data)
+        if certificate is not None:
+            self._once(self.folder / "certificates" / f"{hashlib.sha256(certificate).hexdigest()}.pem", certificate)
+        self.index.write(json.dumps({"scenario": scenario, **entry}) + "\n")
+        self.index.flush()
+
+    def close(self) -> None:
+        if self.index is not None:
+            self.index.close()
+
+
+@pytest.fixture
+def mp107_wire(request):
+    """The run folder's wire log for this test: a callable (index entry, exact bytes, signer certificate
+    PEM or None), or None when there is no run folder (--mp107-run-dir)."""
+    log = request.config.stash.get(_wire_key, None)
+    if log is None:
+        return None
+    nodeid = request.node.nodeid
+    return lambda entry, data, certificate=None: log.record(nodeid, entry, data, certificate)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -255,6 +321,10 @@ def pytest_runtest_protocol(item, nextitem):
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    wire = config.stash.get(_wire_key, None)
+    if wire is not None:
+        wire.close()
+        del config.stash[_wire_key]
     info = config.stash.get(_info_key, None)
     if info is None:
         return

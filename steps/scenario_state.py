@@ -36,6 +36,9 @@ class ScenarioState:
     """the pool device the preflight reserved for this scenario (adapters.profile.DeviceSetup)"""
     profile_devices: dict = field(default_factory=dict)
     """the profile's devices by ID (adapters.profile.ProfileDevice), for the statement's data-fix lists"""
+    wire_log: Callable[[dict, bytes, bytes | None], None] | None = None
+    """the run folder's wire log (reports/pytest_plugin.py, with --mp107-run-dir): each leg's index entry,
+    exact bytes and signer certificate (PEM) go there; None without a run folder"""
     planned_fuel: str | None = None
     """the fuel of the scenario's device, known to the preflight before the device is set"""
     needs_switch: bool | None = None
@@ -138,10 +141,14 @@ class ScenarioState:
         """Keep the exchange as the last one and attach it to the Allure step."""
         self.last = exchange
         self.history.append(exchange)
-        attach(exchange)
+        legs = self.client.wire_legs(exchange)
+        attach(exchange, legs)
         from adapters.observations import observe      # what `mp107 diff` compares between runs
         seen = {"n": len(self.history), **observe(exchange, self.cast)}    # numbered: Allure keeps no repeated label
         allure.dynamic.label(verdicts.OBSERVED_LABEL, json.dumps(seen, sort_keys=True))
+        if self.wire_log is not None:
+            for leg in legs:
+                self.wire_log(leg.index_entry(), leg.data, leg.signer_certificate)
         return exchange
 
 
@@ -156,18 +163,35 @@ class Violation(AssertionError):
         self.component, self.requirements, self.step = component, requirements, step
 
 
-def attach(exchange: Exchange) -> None:
+def attach(exchange: Exchange, legs=()) -> None:
+    """Every leg of the exchange (adapters/wire.py) as two attachments: a copy indented for reading,
+    under the name the report sorts by ("request: ...", "acknowledgement E1: ...", "outcome I0: ..."),
+    and the exact bytes that crossed the wire, in an attachment of their own whose name carries their
+    SHA-256 (what a signature can be checked on again). Bytes that are not a DUIS document are their
+    own readable copy: one attachment, named with both."""
     name = f"{exchange.description} [{exchange.request_id}]"
-    allure.attach(exchange.request_xml, f"request: {name}", allure.attachment_type.XML)
-    if exchange.ack is not None:
-        allure.attach(exchange.ack.xml, f"acknowledgement {exchange.ack.code}: {name}", allure.attachment_type.XML)
+    for leg in legs:
+        title = _title(exchange, leg.leg)
+        exact = f"wire bytes of the {leg.leg} ({leg.direction}, {leg.length} bytes), sha256 {leg.sha256} [{leg.request_id}]"
+        readable = leg.readable()
+        if readable == leg.data:
+            allure.attach(leg.data, f"{title}: {name}; exact bytes, sha256 {leg.sha256}", allure.attachment_type.XML)
+            continue
+        allure.attach(readable, f"{title}: {name}", allure.attachment_type.XML)
+        allure.attach(leg.data, exact, "text/plain", "xml")
     for n, leg in enumerate(exchange.legs if len(exchange.legs) > 1 else (), start=1):   # the DCC's own interface
-        allure.attach(leg.request, f"leg {n} {leg.name} request [{leg.request_id}]", allure.attachment_type.XML)
-        allure.attach(leg.answer, f"leg {n} {leg.name} answer {leg.code}", allure.attachment_type.XML)
         if leg.gbcs is not None:
             allure.attach(json.dumps(leg.gbcs, indent=2), f"leg {n} GBCS command decoded", allure.attachment_type.JSON)
-    if exchange.outcome is not None:
-        allure.attach(exchange.outcome.xml, f"outcome {exchange.outcome.code}: {name}", allure.attachment_type.XML)
+
+
+def _title(exchange: Exchange, leg: str) -> str:
+    if leg == "acknowledgement" and exchange.ack is not None:
+        return f"acknowledgement {exchange.ack.code}"
+    if leg == "outcome" and exchange.outcome is not None:
+        return f"outcome {exchange.outcome.code}"
+    if leg == "transform" and exchange.legs:
+        return f"transform answer {exchange.legs[0].code}"
+    return {"signed-pre-command": "Signed Pre-Command"}.get(leg, leg)
 
 
 def explain(exchange: Exchange | None, expectation: str) -> str:

@@ -24,6 +24,7 @@ def _signed_update(state, party, other, role, signer_label=None):
     sender = state.party(party)
     request = state.client.build(sender.user_id, state.device.device.device_id, "6.15.1", body)
     signer = state.party(signer_label or party).signer
+    state.client.know(signer)          # the evidence names whose key signed what is sent as it is
     return request, hostile.signed(request, signer)
 
 
@@ -51,6 +52,8 @@ it is accepted and changes the slot (the scenario 'the correct request the hosti
 
 def _base(state, party, earlier=None) -> hostile.Base:
     request, xml = _signed_update(state, party, BASE_RECEIVER, "NetworkOperator")
+    for signer in (state.party("wrong network operator").signer, hostile.stranger_signer(state.party(party).user_id)):
+        state.client.know(signer)
     return hostile.Base(request=request, signed=xml, signer=state.party(party).signer,
                         other_signer=state.party("wrong network operator").signer,
                         stranger_signer=hostile.stranger_signer(state.party(party).user_id),

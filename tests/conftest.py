@@ -101,3 +101,17 @@ def dialect(request):
     if request.param == "postgresql":
         need_postgresql()
     return request.param
+
+
+@pytest.fixture(scope="session")
+def dcc_tools():
+    """The DCC's own tools (adapters/dcc_tools: the signing tool's jar through java, duis-parser through
+    node), installed by scripts/install-deps.sh. Missing: the test skips saying what is missing, or
+    fails where CI requires them (MP107_REQUIRE_DCC_TOOLS=1)."""
+    from adapters.dcc_tools import REQUIRE_ENV, DccTools, ToolsMissing
+    try:
+        return DccTools.find()
+    except ToolsMissing as exc:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{REQUIRE_ENV}=1 but {exc}")
+        pytest.skip(str(exc))

@@ -6,8 +6,7 @@ and named, both as a plain edit (the manifest's hashes) and as an edit whose aut
 re-signed the manifest with a key of their own (the CA check, the signatures and the recomputed
 verdict).
 
-The exact wire bytes come from issue 16's recorder; until it lands, tests/wire_stand_in.py writes
-them in its contract's layout (evidence/wire.py).
+The exact wire bytes are those the run itself recorded (`wire/`, written by the suite's plugin).
 """
 from __future__ import annotations
 
@@ -45,8 +44,7 @@ def run(tmp_path_factory):
     ca, key, cert = write_pki(base / "pki")
     run_dir = base / "run"
     proc = mp107("run", "--target", "local", "--profile", "profiles/reference-dcc.toml", "--out", run_dir,
-                 "--quiet", "--workers", "2", "--bundle", "--bundle-key", key, "--bundle-certificate", cert,
-                 "--", "-p", "wire_stand_in")
+                 "--quiet", "--workers", "2", "--bundle", "--bundle-key", key, "--bundle-certificate", cert)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "Evidence bundle:" in proc.stdout
     return {"dir": run_dir, "bundle": run_dir / "evidence-bundle.zip", "ca": ca, "base": base}
