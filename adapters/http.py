@@ -338,13 +338,14 @@ class HttpTarget:
         if pushed:
             xml = self.receiver.wait(request_id, min(cb.poll_after, timeout))
             source = f"the callback to {self.receiver.url}"
+        pauses = cb.poll_pauses()
         while xml is None and time.monotonic() < deadline:
             xml = self._poll(request_id) if polls_offered else None
             polls += polls_offered
             if xml is not None:
                 source = f"GET {self._url(RESPONSES + quote(request_id, safe=':'))}"
                 break
-            pause = min(cb.poll_interval, max(0.0, deadline - time.monotonic()))
+            pause = min(next(pauses), max(0.0, deadline - time.monotonic()))
             if pushed:
                 xml = self.receiver.wait(request_id, pause)
                 source = f"the callback to {self.receiver.url}"

@@ -67,6 +67,17 @@ class Callbacks:
     poll_after: float = 1.0
     """push mode: seconds to wait for the callback before polling too"""
     poll_interval: float = 0.25
+    """the first pause between two polls; each later pause is half as long again, up to poll_interval_max"""
+    poll_interval_max: float = 1.0
+    """the longest pause between two polls (never below poll_interval): a slow target's outcome, seconds after
+    its acknowledgement, costs a handful of polls rather than one every poll_interval"""
+
+    def poll_pauses(self):
+        """The pauses between polls, in order: poll_interval, then 1.5 times the last, up to poll_interval_max."""
+        pause, cap = self.poll_interval, max(self.poll_interval, self.poll_interval_max)
+        while True:
+            yield pause
+            pause = min(cap, pause * 1.5)
 
 
 RECEIVER_MODES = ("mutual-tls", "tls", "plain")
@@ -346,7 +357,8 @@ def load(path: str | Path, *, base_url: str | None = None) -> Profile:
                         r.number(t, "outcome", "[timeouts]", Timeouts.outcome),
                         r.number(t, "exchange", "[timeouts]", Timeouts.exchange))
 
-    c = r.table(data, "callbacks", {"mode": "", "listen": "", "url": "", "poll_after": "", "poll_interval": ""})
+    c = r.table(data, "callbacks", {"mode": "", "listen": "", "url": "", "poll_after": "", "poll_interval": "",
+                                        "poll_interval_max": ""})
     mode = c.get("mode", "push")
     if mode not in ("push", "poll"):
         raise r.fail("[callbacks].mode", '"push" or "poll"', mode)
@@ -359,7 +371,8 @@ def load(path: str | Path, *, base_url: str | None = None) -> Profile:
         raise r.fail("[callbacks].url", "an http:// or https:// URL the target can POST to", cb_url)
     callbacks = Callbacks(mode, m.group(1), int(m.group(2)), cb_url,
                           r.number(c, "poll_after", "[callbacks]", Callbacks.poll_after),
-                          r.number(c, "poll_interval", "[callbacks]", Callbacks.poll_interval))
+                          r.number(c, "poll_interval", "[callbacks]", Callbacks.poll_interval),
+                          r.number(c, "poll_interval_max", "[callbacks]", Callbacks.poll_interval_max))
     tls = _tls(r, data["tls"], callbacks) if "tls" in data else None
 
     codes = data.get("codes", {})

@@ -181,3 +181,28 @@ def test_device_pool_gives_each_device_once_and_only_if_it_fits():
     assert setup.device.device_id == device.device_id and setup.registration.network_operator_id == operator
     assert setup.fixture.devices == [] and pool.take(cast, **wanted) is None
     assert DevicePool.wanted(cast, **wanted).startswith("unused SMETS1 GPF of S1SP2 with SMI status Commissioned")
+
+
+def test_polls_back_off_from_poll_interval_to_poll_interval_max():
+    """A slow target's outcome (seconds after its acknowledgement) costs a handful of polls, not one every
+    poll_interval: each pause is half as long again as the last, up to poll_interval_max."""
+    from itertools import islice
+
+    pauses = list(islice(profiles.Callbacks(poll_interval=0.05, poll_interval_max=0.2).poll_pauses(), 6))
+    assert pauses == pytest.approx([0.05, 0.075, 0.1125, 0.16875, 0.2, 0.2])
+    # a first pause above the cap is kept as it is (the cap never shortens what the profile asked for)
+    assert list(islice(profiles.Callbacks(poll_interval=2.0, poll_interval_max=1.0).poll_pauses(), 3)) == [2.0] * 3
+    assert profiles.Callbacks().poll_interval_max == 1.0
+
+
+def test_poll_interval_max_is_read_from_the_profile(files):
+    p = profiles.load(write(files, '''
+[target]
+base_url = "http://127.0.0.1:9000"
+[callbacks]
+poll_interval = 0.05
+poll_interval_max = 0.5
+'''))
+    assert (p.callbacks.poll_interval, p.callbacks.poll_interval_max) == (0.05, 0.5)
+    with pytest.raises(ProfileError, match="poll_interval_max"):
+        profiles.load(write(files, '[target]\nbase_url = "http://127.0.0.1:9000"\n[callbacks]\npoll_interval_max = 0\n'))
