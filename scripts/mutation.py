@@ -65,13 +65,18 @@ KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 
 @dataclasses.dataclass(frozen=True)
 class Module:
-    path: str                 # "conformance/gate.py"
-    tests: tuple[str, ...]    # pytest arguments selecting the tests that exercise it
+    path: str                       # "conformance/gate.py"
+    tests: tuple[str, ...]          # the test files (or node IDs) that exercise it
+    deselect: tuple[str, ...] = ()  # node IDs among them that never reach it and cost a suite run
+
+    @property
+    def pytest_args(self) -> list[str]:
+        return [*self.tests, *(f"--deselect={d}" for d in self.deselect)]
 
 
 def load_table(path: Path = TABLE) -> list[Module]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return [Module(m["path"], tuple(m["tests"])) for m in data["module"]]
+    return [Module(m["path"], tuple(m["tests"]), tuple(m.get("deselect", ()))) for m in data["module"]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,7 +234,7 @@ def stage(module: Module, root: Path = ROOT) -> Path:
              "source_paths =", *(f"    {p}" for p in PACKAGES),
              "only_mutate =", f"    {module.path}",
              "also_copy =", *(f"    {p}" for p in also),
-             "pytest_add_cli_args_test_selection =", *(f"    {t}" for t in module.tests),
+             "pytest_add_cli_args_test_selection =", *(f"    {t}" for t in module.pytest_args),
              # one process per mutant already: no xdist workers, no cache written into the copy
              "pytest_add_cli_args =", "    -n", "    0", "    -p", "    no:cacheprovider",
              "use_git_change_detection = false",

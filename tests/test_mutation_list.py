@@ -34,6 +34,9 @@ def test_the_table_names_existing_modules_and_tests_and_no_slow_test():
             path = ROOT / t.split("::")[0]
             assert path.is_file(), f"{m.path}: selects {t}, which does not exist"
             assert "pytest.mark.slow" not in path.read_text(encoding="utf-8"), f"{t} is slow: not for mutation testing"
+        for d in m.deselect:
+            file, _, name = d.partition("::")
+            assert f"def {name}(" in (ROOT / file).read_text(encoding="utf-8"), f"{m.path}: deselects {d}, which does not exist"
     assert len({m.path for m in TABLE}) == len(TABLE)
 
 
