@@ -274,15 +274,16 @@ def run_module(module: Module, jobs: int) -> Outcome:
            "PYTHONDONTWRITEBYTECODE": "1"}
     mutmut = Path(sys.executable).parent / "mutmut"
     started = time.monotonic()
-    proc = subprocess.run([str(mutmut), "run", "--max-children", str(jobs)], cwd=folder, env=env,
-                          capture_output=True, text=True)
+    log = folder / "mutmut-run.log"          # progress as it goes: tail -f it
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.run([str(mutmut), "run", "--max-children", str(jobs)], cwd=folder, env=env,
+                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     seconds = time.monotonic() - started
-    (folder / "mutmut-run.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     meta = folder / "mutants" / (module.path + ".meta")
     if proc.returncode != 0 or not meta.exists():
-        tail = (proc.stdout + proc.stderr)[-3000:]
+        tail = log.read_text(encoding="utf-8", errors="replace")[-3000:]
         return Outcome(module.path, seconds, {}, identities,
-                       error=f"mutmut run failed (exit {proc.returncode}); {folder / 'mutmut-run.log'}:\n{tail}")
+                       error=f"mutmut run failed (exit {proc.returncode}); {log}:\n{tail}")
     from mutmut.stats import status_by_exit_code
     codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
     statuses = {name: status_by_exit_code[code] for name, code in codes.items()}
