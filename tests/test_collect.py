@@ -115,6 +115,11 @@ def test_broken_scenarios_are_named_five_at_most_with_the_first_line_of_their_re
                           + "; a_unknown: ; b0: refused 0; b1: refused 1; b2: refused 2 (and 2 more)")
 
 
+def test_a_sixth_broken_scenario_is_one_more(tmp_path):
+    r = run(tmp_path, [(f"b{i}", "broken", "") for i in range(6)])
+    assert r.gate.not_judged[0].endswith("b4:  (and 1 more)")
+
+
 def test_exactly_five_broken_scenarios_have_no_more(tmp_path):
     r = run(tmp_path, [(f"b{i}", "broken", "") for i in range(5)])
     assert r.gate.not_judged == ["5 scenario(s) broken - a target fault or harness error is not a verdict: "
@@ -176,6 +181,14 @@ def test_a_one_s1sp_run_is_judged_as_such(tmp_path):
     (tmp_path / "run-info.json").write_text(json.dumps({"options": {"s1sp": "S1SP2"}}))
     r = collect.judge(tmp_path, POLICY, today=TODAY)
     assert r.matrix.cell("MP107-R1.4", "S1SP1-gas").status == "not run"
+    assert "only S1SP2 selected: the other S1SPs were not run" in r.gate.incomplete
+
+
+def test_without_run_info_the_s1sps_selected_are_those_in_the_results(tmp_path):
+    results = tmp_path / "allure-results"
+    write_result(results, "s", "passed", ["MP107-R1.4"], s1sp="S1SP2", fuel="gas")
+    write_junit(tmp_path / "junit.xml")
+    r = collect.judge(tmp_path, POLICY, today=TODAY)
     assert "only S1SP2 selected: the other S1SPs were not run" in r.gate.incomplete
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from adapters.statement import DatafixStatement, S1SPStatement, Statement
 from adapters.target import Capability
+from adapters.world import PARTIES, ROLELESS_PARTIES
 from steps import preflight
 
 SRC = "dcc.toml [statement]"
@@ -32,14 +33,21 @@ class Party:
         self.user_id, self.signer = f"user:{label}:{fuel}", f"signer:{label}"
 
     def slot_entries(self):
-        return SUPPLIER_PAIR if "supplier" in self.label else OPERATOR_PAIR
+        return {"registered supplier": SUPPLIER_PAIR, "registered network operator": OPERATOR_PAIR}.get(
+            self.label, {"DigitalSigning": ("OTHER", "00"), "KeyAgreement": ("OTHER", "01")})
 
     def certificate_pair(self):
         return (b"ds:" + self.label.encode(), b"ka:" + self.label.encode())
 
 
 class Cast:
+    """As the harness's cast: a party of PARTIES exists per fuel only; an unknown label is an error."""
+
     def party(self, label, fuel):
+        if label not in PARTIES and label not in ROLELESS_PARTIES:
+            raise KeyError(f"no party {label!r}")
+        if label in PARTIES and fuel not in ("electricity", "gas"):
+            raise KeyError(f"no party {label!r} for fuel {fuel!r}")
         return Party(label, fuel)
 
     def certification_path(self):
@@ -77,10 +85,12 @@ class Pool:
         self.setups, self.calls = list(setups), []
 
     def take(self, cast, **spec):
+        assert isinstance(cast, Cast), cast          # the pool matches devices to the cast's parties
         self.calls.append(("take", spec))
         return self.setups.pop(0) if self.setups else None
 
     def wanted(self, cast, **spec):
+        assert isinstance(cast, Cast), cast
         return f"wanted {sorted(spec.items())}"
 
     def reject(self, device_id, holds):
@@ -123,6 +133,15 @@ def scenario(*steps):
     return NS(steps=[NS(name=s) for s in steps])
 
 
+def check(state, scen, tags=("MP107-R1.4",)) -> None:
+    """preflight.check for a scenario that must go ahead: a skip here fails the test (pytest would
+    otherwise report the test itself as skipped, and a wrong 'not applicable' would pass unnoticed)."""
+    try:
+        preflight.check(state, scen, list(tags))
+    except pytest.skip.Exception as exc:
+        pytest.fail(f"the scenario was skipped: {exc.msg}")
+
+
 def not_applicable(state, *steps) -> str:
     with pytest.raises(pytest.skip.Exception) as caught:
         preflight.check(state, scenario(*steps), ["MP107-R1.4"])
@@ -135,7 +154,7 @@ def not_applicable(state, *steps) -> str:
 
 def test_check_records_the_tags_and_passes_a_scenario_the_statement_allows():
     state = State()
-    preflight.check(state, scenario("the DSP feature switch is on", "S1SP1 has implemented MP107"), ["A", "B"])
+    check(state, scenario("the DSP feature switch is on", "S1SP1 has implemented MP107"), ["A", "B"])
     assert state.tags == ("A", "B") and state.needs_switch is True and state.reserved is None
 
 
@@ -145,9 +164,9 @@ def test_the_switch_as_deployed_rules_out_the_other_setting_unless_the_harness_c
         'needs the DSP feature switch on; [statement] feature_switch = "off" (dcc.toml [statement])')
     assert off.needs_switch is True
     settable = State(statement=statement(feature_switch=False), caps=frozenset({Capability.SWITCHES}))
-    preflight.check(settable, scenario("the DSP feature switch is on"), [])
+    check(settable, scenario("the DSP feature switch is on"), [])
     on = State(statement=statement(feature_switch=True), caps=frozenset())
-    preflight.check(on, scenario("the DSP feature switch is on"), [])
+    check(on, scenario("the DSP feature switch is on"), [])
     assert not_applicable(on, "the DSP feature switch is off").startswith("needs the DSP feature switch off")
     assert on.needs_switch is False
 
@@ -155,18 +174,18 @@ def test_the_switch_as_deployed_rules_out_the_other_setting_unless_the_harness_c
 def test_an_s1sp_implementing_mp107_or_not_as_the_statement_says():
     st = statement(s1sps={"S1SP1": S1SPStatement(True, True), "S1SP2": S1SPStatement(False, True)})
     state = State(statement=st, caps=frozenset())
-    preflight.check(state, scenario("S1SP1 has implemented MP107", "S1SP2 has not implemented MP107"), [])
+    check(state, scenario("S1SP1 has implemented MP107", "S1SP2 has not implemented MP107"), [])
     assert not_applicable(state, "S1SP2 has implemented MP107") == (
         "needs S1SP2 to have implemented MP107; [statement.s1sps.S1SP2] implements_mp107 = false (dcc.toml [statement])")
     assert not_applicable(state, "S1SP1 has not implemented MP107").startswith("needs S1SP1 not to have")
-    preflight.check(State(statement=st, caps=frozenset({Capability.SWITCHES})),
+    check(State(statement=st, caps=frozenset({Capability.SWITCHES})),
                     scenario("S1SP2 has implemented MP107"), [])
 
 
 def test_the_dcc_interface_scenarios_need_a_target_speaking_it():
     assert not_applicable(State(), "the target speaks the DCC's own interface").startswith(
         "needs a target that speaks the DCC's own interface")
-    preflight.check(State(statement=statement(dialect="dcc")), scenario("the target speaks the DCC's own interface"), [])
+    check(State(statement=statement(dialect="dcc")), scenario("the target speaks the DCC's own interface"), [])
 
 
 @pytest.mark.parametrize("step", ["the DCC runs the data fix on the database of S1SP2",
@@ -175,12 +194,12 @@ def test_running_the_data_fix_needs_the_harness_to_be_able_to(step):
     assert not_applicable(State(caps=ALL - {Capability.DATAFIX}), step) == (
         "the harness cannot run the data fix on this target: [statement.datafix] runnable = false "
         "(dcc.toml [statement])")
-    preflight.check(State(), scenario(step), [])
+    check(State(), scenario(step), [])
 
 
 def test_an_applied_data_fix_is_staged_by_the_harness_or_declared_with_its_devices():
     step = "the DCC's operator has applied the data fix"
-    preflight.check(State(), scenario(step), [])                         # staged: provision + data fix
+    check(State(), scenario(step), [])                         # staged: provision + data fix
     for caps in (ALL - {Capability.PROVISION}, ALL - {Capability.DATAFIX}):
         assert not_applicable(State(caps=caps), step) == (
             "the statement does not declare the data fix applied: [statement.datafix] applied = false "
@@ -190,7 +209,13 @@ def test_an_applied_data_fix_is_staged_by_the_harness_or_declared_with_its_devic
         assert not_applicable(State(statement=applied, caps=caps), step) == (
             "the statement lists no device the data fix was to fix or leave alone (dcc.toml [statement])")
     for fix in (DatafixStatement(applied=True, fixed_devices=("D",)), DatafixStatement(applied=True, control_devices=("C",))):
-        preflight.check(State(statement=statement(datafix=fix), caps=frozenset()), scenario(step), [])
+        check(State(statement=statement(datafix=fix), caps=frozenset()), scenario(step), [])
+
+
+def test_a_staged_data_fix_does_not_end_the_checks_of_the_steps_after_it():
+    state = State(statement=statement(feature_switch=False), caps=frozenset({Capability.PROVISION, Capability.DATAFIX}))
+    assert not_applicable(state, "the DCC's operator has applied the data fix", "the DSP feature switch is on") == (
+        'needs the DSP feature switch on; [statement] feature_switch = "off" (dcc.toml [statement])')
 
 
 # --- the device a scenario needs -----------------------------------------------------------------------------
@@ -211,7 +236,7 @@ DEVICE_STEPS = [
 def test_a_device_step_asks_the_pool_for_exactly_that_device(step, spec):
     pool = Pool(setup(status=spec["status"], device_type=spec["device_type"], smets=spec["smets"]))
     state = State(caps=frozenset(), device_pool=pool, client=Client(exchange()))
-    preflight.check(state, scenario(step), [])
+    check(state, scenario(step), [])
     assert pool.calls[0] == ("take", spec)
     assert state.planned_fuel == spec["fuel"] and state.reserved is not None
 
@@ -219,16 +244,16 @@ def test_a_device_step_asks_the_pool_for_exactly_that_device(step, spec):
 def test_the_last_device_step_is_the_one_used():
     pool = Pool(setup(smets=2))
     state = State(caps=frozenset(), device_pool=pool)
-    preflight.check(state, scenario(DEVICE_STEPS[0][0], DEVICE_STEPS[1][0]), [])
+    check(state, scenario(DEVICE_STEPS[0][0], DEVICE_STEPS[1][0]), [])
     assert pool.calls == [("take", DEVICE_STEPS[1][1])]
 
 
 def test_a_device_the_harness_provisions_needs_no_pool():
     pool = Pool()
     state = State(caps=frozenset({Capability.PROVISION}), device_pool=pool)
-    preflight.check(state, scenario(DEVICE_STEPS[0][0]), [])
+    check(state, scenario(DEVICE_STEPS[0][0]), [])
     assert pool.calls == [] and state.planned_fuel == "gas"
-    preflight.check(State(caps=frozenset(), device_pool=None), scenario(DEVICE_STEPS[0][0]), [])
+    check(State(caps=frozenset(), device_pool=None), scenario(DEVICE_STEPS[0][0]), [])
 
 
 def test_the_statement_rules_out_a_fuel_an_s1sp_or_smets2_before_the_pool_is_asked():
@@ -242,9 +267,9 @@ def test_the_statement_rules_out_a_fuel_an_s1sp_or_smets2_before_the_pool_is_ask
         "no SMETS2 devices: [statement] smets2 = false (dcc.toml [statement])")
     assert pool.calls == []
     # an S1SP out of scope does not rule out a SMETS2 scenario, nor SMETS2 = false a SMETS1 one
-    preflight.check(State(statement=statement(s1sps={}), caps=frozenset({Capability.PROVISION})),
+    check(State(statement=statement(s1sps={}), caps=frozenset({Capability.PROVISION})),
                     scenario(DEVICE_STEPS[1][0]), [])
-    preflight.check(State(statement=statement(smets2=False), caps=frozenset({Capability.PROVISION})),
+    check(State(statement=statement(smets2=False), caps=frozenset({Capability.PROVISION})),
                     scenario(DEVICE_STEPS[0][0]), [])
 
 
@@ -262,7 +287,7 @@ def test_a_device_that_does_not_hold_what_the_profile_declares_is_rejected_and_t
     pool = Pool(setup("D1"), setup("D2"), setup("D3"))
     client = Client(exchange(creds=wrong), exchange(ack="I99", outcome="S1VE4"), exchange())
     state = State(caps=frozenset(), device_pool=pool, client=client)
-    preflight.check(state, scenario("a commissioned SMETS1 device of S1SP1 supplying electricity"), [])
+    check(state, scenario("a commissioned SMETS1 device of S1SP1 supplying electricity"), [])
     rejects = [c for c in pool.calls if c[0] == "reject"]
     assert rejects == [
         ("reject", "D1", "NetworkOperator slot: 6.24.1 shows {'DigitalSigning': 'WNO sha1 ca', 'KeyAgreement': 'NO sha1 bb'}"),
@@ -298,7 +323,7 @@ def test_devices_that_cannot_be_read_back_are_taken_as_declared(device):
 
 def test_the_parties_named_in_the_steps_are_asked_for_with_the_scenario_fuel():
     state = State(caps=frozenset({Capability.PROVISION}))
-    preflight.check(state, scenario("a commissioned SMETS1 device of S1SP1 supplying gas",
+    check(state, scenario("a commissioned SMETS1 device of S1SP1 supplying gas",
                                     "the wrong network operator sends SRV 6.15.1 to the other user",
                                     "the export supplier reads it"), [])
     assert state.asked == [("wrong network operator", "gas"), ("other user", "gas"), ("export supplier", "gas")]
@@ -306,7 +331,7 @@ def test_the_parties_named_in_the_steps_are_asked_for_with_the_scenario_fuel():
 
 def test_without_a_device_only_the_parties_that_need_no_fuel_are_asked_for():
     state = State()
-    preflight.check(state, scenario("the registered supplier and the other user send nothing"), [])
+    check(state, scenario("the registered supplier and the other user send nothing"), [])
     assert state.asked == [("other user", None)]
 
 
