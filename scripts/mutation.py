@@ -58,7 +58,8 @@ MUTMUT_VERSION = "3.8.1"
 # Every package of the project, copied whole into mutmut's mutants/ folder, so that the tests import
 # the copy (and the one mutated module in it) and nothing from the work tree.
 PACKAGES = ("duis", "smki", "httpsig", "gbcs", "reference", "adapters", "steps", "reports", "conformance", "mp107")
-KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}     # mutmut's words for a mutant noticed
+MODULE_TIMEOUT_S = 1800          # one module's whole mutmut run, however loaded the machine (each mutant has its own limit)
 
 
 # --- the table and the accepted list -----------------------------------------------------------------
@@ -278,9 +279,14 @@ def run_module(module: Module, jobs: int) -> Outcome:
     mutmut = Path(sys.executable).parent / "mutmut"
     started = time.monotonic()
     log = folder / "mutmut-run.log"          # progress as it goes: tail -f it
-    with log.open("w", encoding="utf-8") as out:
-        proc = subprocess.run([str(mutmut), "run", "--max-children", str(jobs)], cwd=folder, env=env,
-                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        with log.open("w", encoding="utf-8") as out:
+            proc = subprocess.run([str(mutmut), "run", "--max-children", str(jobs)], cwd=folder, env=env,
+                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  timeout=MODULE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return Outcome(module.path, time.monotonic() - started, {}, identities,
+                       error=f"mutmut run did not finish in {MODULE_TIMEOUT_S} s (stopped); {log}")
     seconds = time.monotonic() - started
     meta = folder / "mutants" / (module.path + ".meta")
     if proc.returncode != 0 or not meta.exists():
@@ -335,6 +341,9 @@ def write_readme(outcomes: list[Outcome], accepted: list[Accepted], jobs: int, r
             "| module | mutants | killed | accepted | survived | time |",
             "| --- | --- | --- | --- | --- | --- |",
             *(rows[m] for m in order if m in rows), ""]
+    minutes = sum(float(rows[m].split("|")[-2].split()[0]) for m in order if m in rows)
+    body.append(f"All {len([m for m in order if m in rows])} modules: {minutes:.1f} min of `mutmut run`.")
+    body.append("")
     readme.write_text(f"{head}{START}\n" + "\n".join(body) + f"{END}{tail}", encoding="utf-8")
 
 

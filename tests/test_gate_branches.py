@@ -204,6 +204,20 @@ def test_failures_in_several_cells_merge_into_one_finding_with_every_cause_once(
     assert r.groups["S1SP2"]["causes"] == [title]
 
 
+def test_two_failed_cells_are_two_cells():
+    scs = [s for s in full_pass() if not s.name.startswith("MP107-R1.4-S1SP2")] + [
+        scenario(f"MP107-R1.4-S1SP2-{fuel}", "failed", ["MP107-R1.4"], "S1SP2", fuel) for fuel in ("electricity", "gas")]
+    [f] = judge(scs).findings
+    assert f.text == "MP107-R1.4 failed on S1SP2 (2 cells)"
+
+
+def test_a_not_applicable_reason_that_quotes_the_words_keeps_them():
+    scs = full_pass(exclude={"MP107-R1.8"}) + [scenario(
+        "na", "not applicable", ["MP107-R1.8"], message="not applicable: S1SP2 says not applicable: out of scope")]
+    [f] = judge(scs).findings
+    assert f.cause == "S1SP2 says not applicable: out of scope"
+
+
 def test_distinct_causes_are_joined_once_each():
     reqs = REQS
     m = matrix.build([s for s in full_pass() if not s.name.startswith("MP107-R1.4-S1SP2")], reqs)
@@ -366,6 +380,8 @@ def test_evidence_for_a_component_is_a_scenario_that_ran_on_its_part():
             enumerate(("skipped", "not applicable", "blocked", "unknown"))]
     r = judge(only_dsp + idle, pol=policy(mandatory=("MP107-R1.8",), if_tagged=()))
     assert r.groups["S1SP1"]["verdict"] == "NOT TESTED"
+    ran = idle + [scenario("ran", "passed", ["MP107-R1.3"], "S1SP1", "gas")]     # after the idle ones, same cell
+    assert judge(only_dsp + ran, pol=policy(mandatory=("MP107-R1.8",), if_tagged=())).groups["S1SP1"]["verdict"] == "CONFORMANT"
     # a requirement without components is the DSP's
     reqs = {**REQS, "MP107-R1.8": dataclasses.replace(REQS["MP107-R1.8"], components=())}
     m = matrix.build([scenario("d", "passed", ["MP107-R1.8"])], reqs)
