@@ -326,7 +326,8 @@ def readme_rows(outcomes: list[Outcome], accepted: list[Accepted]) -> dict[str, 
     return rows
 
 
-def write_readme(outcomes: list[Outcome], accepted: list[Accepted], jobs: int, readme: Path = README) -> None:
+def write_readme(outcomes: list[Outcome], accepted: list[Accepted], jobs: int, load: tuple[float, float],
+                 readme: Path = README) -> None:
     text = readme.read_text(encoding="utf-8")
     if START not in text or END not in text:
         raise RuntimeError(f"{readme}: no {START} ... {END} markers")
@@ -336,7 +337,8 @@ def write_readme(outcomes: list[Outcome], accepted: list[Accepted], jobs: int, r
     rows.update(readme_rows(outcomes, accepted))
     order = [m.path for m in load_table()]
     body = [f"Mutation testing, {dt.date.today().isoformat()} (`scripts/mutation.sh --readme`, mutmut "
-            f"{MUTMUT_VERSION}, {jobs} worker(s) at nice 15; the time is the module's whole `mutmut run`):",
+            f"{MUTMUT_VERSION}, {jobs} worker(s) at nice 15 on {os.cpu_count()} cores, load average "
+            f"{load[0]:.1f} at the start and {load[1]:.1f} at the end; the time is the module's whole `mutmut run`):",
             "",
             "| module | mutants | killed | accepted | survived | time |",
             "| --- | --- | --- | --- | --- | --- |",
@@ -371,6 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     outcomes, failed = [], False
+    load_at_start = os.getloadavg()[0]
     for m in chosen:
         print(f"mutation: {m.path} with {' '.join(m.tests)} ...", file=sys.stderr, flush=True)
         o = run_module(m, args.jobs)
@@ -393,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         for a in stale:
             print(f"mutation: accepted but not surviving (killed now?): {a.identity.describe()}", file=sys.stderr)
     if args.readme and outcomes:
-        write_readme(outcomes, accepted, args.jobs)
+        write_readme(outcomes, accepted, args.jobs, (load_at_start, os.getloadavg()[0]))
         print("mutation: README.md updated", file=sys.stderr)
     if failed:
         return 2
