@@ -14,8 +14,8 @@ function, then forks per mutant and runs only those tests, so all five modules f
 How this command uses it (mutmut reads its settings from setup.cfg or pyproject.toml in the folder it
 runs in, one set of settings for the whole run, so each module gets its own folder):
 - per module listed in `tests/mutation/modules.toml` (with the tests that exercise it: fast unit tests
-  only, never a suite run), the tracked and new files of the project are copied to
-  `.mutation/<module>/`, a `setup.cfg` there names every package as a source path (so the tests import
+  only, never a suite run), the tracked and new files of the project are copied to a folder of its
+  own under the system's temporary folder (its log, `mutmut-run.log`, shows the progress), a `setup.cfg` there names every package as a source path (so the tests import
   nothing from the work tree) and only that module as mutated, and `mutmut run` runs there;
 - mutmut 3 does not mutate decorated functions; for the `@property` methods of the verdict model
   (`GateResult.exit_code`, `Cell.status`, ...) the copy it mutates spells `@property def f` as the
@@ -38,12 +38,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import hashlib
 import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -52,7 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE = ROOT / "tests" / "mutation" / "modules.toml"
 ACCEPTED = ROOT / "tests" / "mutation" / "accepted.toml"
 README = ROOT / "README.md"
-WORK = ROOT / ".mutation"
+# mutmut's working copies live outside the work tree (tests that scan the project's files must not see
+# them): one folder per project checkout, one subfolder per module, made afresh on each run.
+WORK = Path(tempfile.gettempdir()) / f"mp107-mutation-{hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]}"
 START, END = "<!-- mutation:start -->", "<!-- mutation:end -->"
 MUTMUT_VERSION = "3.8.1"
 # Every package of the project, copied whole into mutmut's mutants/ folder, so that the tests import
@@ -279,6 +283,7 @@ def run_module(module: Module, jobs: int) -> Outcome:
     mutmut = Path(sys.executable).parent / "mutmut"
     started = time.monotonic()
     log = folder / "mutmut-run.log"          # progress as it goes: tail -f it
+    print(f"mutation: {module.path}: mutmut runs in {folder} (progress: {log})", file=sys.stderr, flush=True)
     try:
         with log.open("w", encoding="utf-8") as out:
             proc = subprocess.run([str(mutmut), "run", "--max-children", str(jobs)], cwd=folder, env=env,
