@@ -250,12 +250,19 @@ def test_verdict_json_field_by_field():
     old = gate.Waiver("MP107-R1.3", "*", "old", dt.date(2026, 1, 1))
     failed = gate.Finding("MP107-R1.4", "S1SP2", "S1SP2", "failed", "MP107-R1.4 failed on S1SP2", cause="I99 then S1VE4",
                           waived_by=waiver)
-    open_ = gate.Finding("MP107-R1.8", None, "DSP", "not covered", "MP107-R1.8 is not covered")
+    open_ = gate.Finding("MP107-R1.8", None, "DSP", "not covered", "MP107-R1.8 is not covered",
+                         reason="no scenario of it ran", scenarios=["sc9"])
+    deviation = NS(ticket="T-1", reason="ships in March", expires=dt.date(2027, 3, 1))
+    known = gate.Finding("MP107-R1.5", "S1SP3", "S1SP3", "failed", "MP107-R1.5 failed on S1SP3", known=deviation,
+                         accepted=True, scenarios=["sc7"])
     g = NS(verdict="NOT CONFORMANT", exit_code=1, policy=NS(name="uit", source="policies/uit.toml"), today=TODAY,
            not_judged=["nj"], incomplete=["inc"], not_applicable=["na"], blocked=["bl"],
            groups={"DSP": {"verdict": "NOT CONFORMANT", "causes": ["c"], "findings": [open_]},
                    "S1SP2": {"verdict": "CONFORMANT", "causes": [], "findings": [failed]}},
-           findings=[failed, open_], waivers_used=[(waiver, [failed])], waivers_expired=[(old, [])])
+           findings=[failed, open_], waivers_used=[(waiver, [failed])], waivers_expired=[(old, [])],
+           skipped=[{"scenario": "sk"}], baseline=NS(source="baseline.toml"), known_deviations=[known],
+           deviations_expired=[(NS(describe=lambda: "expired entry"), [])],
+           deviations_not_exercised=[NS(describe=lambda: "idle entry")])
     m = NS(rows={"MP107-R1.8": NS(cells={"any": NS(id="cell-MP107-R1.8-any", status="not covered")})},
            cause_summary=lambda: {"R1.10: not coordinated": [NS(name="sc1"), NS(name="sc2")]})
     info = {"statement": {"source": "x"}, "device_pool": {"free": 1}}
@@ -266,11 +273,18 @@ def test_verdict_json_field_by_field():
                    "S1SP2": {"verdict": "CONFORMANT", "causes": [], "findings": ["MP107-R1.4 failed on S1SP2"]}},
         "findings": [
             {"requirement": "MP107-R1.4", "s1sp": "S1SP2", "component": "S1SP2", "kind": "failed",
-             "text": "MP107-R1.4 failed on S1SP2", "cause": "I99 then S1VE4",
-             "waived_by": "MP107-R1.4 for S1SP2 until 2027-01-31: due in January"},
+             "text": "MP107-R1.4 failed on S1SP2", "cause": "I99 then S1VE4", "reason": "", "scenarios": [],
+             "waived_by": "MP107-R1.4 for S1SP2 until 2027-01-31: due in January", "known_deviation": None,
+             "accepted": False},
             {"requirement": "MP107-R1.8", "s1sp": None, "component": "DSP", "kind": "not covered",
-             "text": "MP107-R1.8 is not covered", "cause": "", "waived_by": None}],
-        "incomplete": ["inc"], "not_applicable": ["na"], "blocked": ["bl"],
+             "text": "MP107-R1.8 is not covered", "cause": "", "reason": "no scenario of it ran", "scenarios": ["sc9"],
+             "waived_by": None, "known_deviation": None, "accepted": False}],
+        "baseline": "baseline.toml",
+        "known_deviations": [{"requirement": "MP107-R1.5", "component": "S1SP3", "ticket": "T-1",
+                              "reason": "ships in March", "expires": "2027-03-01", "accepted": True,
+                              "scenarios": ["sc7"]}],
+        "baseline_expired_ignored": ["expired entry"], "baseline_not_exercised": ["idle entry"],
+        "incomplete": ["inc"], "skipped": [{"scenario": "sk"}], "not_applicable": ["na"], "blocked": ["bl"],
         "statement": {"source": "x"}, "device_pool": {"free": 1},
         "findings_by_component": {"DSP": ["MP107-R1.8 not covered"], "S1SP2": []},
         "waivers_used": ["MP107-R1.4 for S1SP2 until 2027-01-31: due in January"],

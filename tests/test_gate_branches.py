@@ -252,10 +252,13 @@ def test_a_requirement_not_covered_in_words():
 def test_a_requirement_only_skipped_or_blocked_in_words():
     scs = full_pass(exclude={"MP107-R1.8"}) + [scenario("s", "skipped", ["MP107-R1.8"])]
     r = judge(scs)
-    assert r.incomplete == ["MP107-R1.8 (no scenario ran to a verdict): applicable scenarios were skipped"]
+    # the cell, and (issue 17) each skipped scenario of a mandatory requirement by name
+    assert r.incomplete == ["MP107-R1.8 (no scenario ran to a verdict): applicable scenarios were skipped",
+                            "scenario skipped: s (MP107-R1.8) - no reason given"]
     assert r.groups["DSP"]["verdict"] == "INCOMPLETE" and r.groups["S1SP1"]["verdict"] == "CONFORMANT"
     scs = full_pass(exclude={"MP107-R1.8"}) + [scenario("u", "unknown", ["MP107-R1.8"])]
-    assert judge(scs).incomplete == ["MP107-R1.8 (no scenario ran to a verdict): applicable scenarios were skipped"]
+    assert judge(scs).incomplete == ["MP107-R1.8 (no scenario ran to a verdict): applicable scenarios were skipped",
+                                     "scenario skipped: u (MP107-R1.8) - no reason given"]
     # a per-S1SP requirement skipped everywhere: every S1SP is incomplete
     scs = full_pass(exclude={"MP107-R1.3"}) + [scenario("s", "skipped", ["MP107-R1.3"])]
     r = judge(scs)
@@ -265,7 +268,8 @@ def test_a_requirement_only_skipped_or_blocked_in_words():
     scs = [s for s in full_pass() if s.name != "MP107-R1.3-S1SP3-gas"] + [
         scenario("s", "skipped", ["MP107-R1.3"], "S1SP3", "gas")]
     r = judge(scs)
-    assert r.incomplete == ["MP107-R1.3 for S1SP3 gas: applicable scenarios were skipped"]
+    assert r.incomplete == ["MP107-R1.3 for S1SP3 gas: applicable scenarios were skipped",
+                            "scenario skipped: s (MP107-R1.3) - no reason given"]
     assert r.groups["S1SP3"]["verdict"] == "INCOMPLETE" and r.groups["S1SP2"]["verdict"] == "CONFORMANT"
     # blocked: listed, neither finding nor incomplete
     blocked = dataclasses.replace(scenario("b", "failed", ["MP107-R1.8", "MP107-R1.7"]), component="DSP",
@@ -357,7 +361,7 @@ def test_a_component_with_a_broken_scenario_is_not_judged_and_one_with_no_eviden
         scenario("br", "broken", ["MP107-R1.3"], "S1SP1", "gas")]
     r = judge(scs, not_judged=["1 scenario(s) broken"])
     assert r.groups["S1SP1"] == {"verdict": "NOT JUDGED", "findings": [], "broken": ["cell-MP107-R1.3-S1SP1-gas"],
-                                 "causes": []}
+                                 "causes": [], "known_deviations": 0}
     assert r.groups["S1SP2"]["verdict"] == "NOT JUDGED"                   # the run is not judged
     assert r.groups["DSP"]["broken"] == []
     no_fix = judge([s for s in full_pass() if not s.name.startswith("MP107-R2")],
