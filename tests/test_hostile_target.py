@@ -26,6 +26,7 @@ from adapters.profile import Callbacks, Profile, Timeouts
 from adapters.target import TargetFault
 from duis import codec, signing
 from duis.types import RequestID
+from raw_http import RawHTTPServer
 
 ROOT = Path(__file__).resolve().parents[1]
 RID = "90-B3-D5-1F-30-01-00-03:00-DB-00-00-00-00-00-01:1000"
@@ -61,66 +62,22 @@ def http_answer(status: int, body: bytes, *, extra: bytes = b"") -> bytes:
 
 # --- a raw-socket fake target ---------------------------------------------------------------------
 
-class RawTarget:
+class RawTarget(RawHTTPServer):
     """`routes[(method, path)]` is bytes (sent as they are) or a callable(sock, stop) that writes
     whatever it likes; anything else is answered 404. One request per connection."""
 
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], object] = {}
         self.hits: list[tuple[str, str]] = []
-        self.stop = threading.Event()
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        self._threads = [threading.Thread(target=self._accept, daemon=True)]
-        self._threads[0].start()
+        super().__init__()
 
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            try:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                method, path = lines[0].split(" ")[:2]
-                length = next((int(line.split(":", 1)[1]) for line in lines[1:]
-                               if line.lower().startswith("content-length:")), 0)
-                while len(body) < length:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    body += chunk
-                self.hits.append((method, path))
-                route = self.routes.get((method, path), http_answer(404, b'{"error": "not here"}'))
-                if callable(route):
-                    route(conn, self.stop)
-                else:
-                    conn.sendall(route)
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self.listener.close()
+    def answer(self, conn, method, path, head, body) -> None:
+        self.hits.append((method, path))
+        route = self.routes.get((method, path), http_answer(404, b'{"error": "not here"}'))
+        if callable(route):
+            route(conn, self.stop)
+        else:
+            conn.sendall(route)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
 import time
 
 import pytest
@@ -28,6 +27,7 @@ from adapters.reference_host import InProcessReference
 from adapters.world import Cast
 from reference.server import callbacks
 from reference.server.callbacks import CallbackDelivery
+from raw_http import RawHTTPServer
 
 WAIT = 15.0      # the longest any test here waits for something to happen
 
@@ -41,57 +41,19 @@ def eventually(condition, wait: float = WAIT) -> bool:
     return condition()
 
 
-class Endpoint:
-    """A raw-socket callback endpoint: `answer(conn, state)` writes whatever it likes after the request."""
+class Endpoint(RawHTTPServer):
+    """A raw-socket callback endpoint: `answer(conn, stop)` writes whatever it likes after the request."""
 
     def __init__(self, answer) -> None:
-        self.answer = answer
+        self.respond = answer
         self.requests: list[bytes] = []
         self.sent: list[int] = []           # bytes each answer got out before the DCC closed the connection
-        self.stop = threading.Event()
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/outcomes"
-        self.threads = [threading.Thread(target=self._accept, daemon=True)]
-        self.threads[0].start()
+        super().__init__(backlog=64)
+        self.url += "/outcomes"
 
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except (TimeoutError, OSError):
-                continue
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self.threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(5)
-            data = b""
-            try:
-                while b"\r\n\r\n" not in data:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        return
-                    data += chunk
-                head, _, body = data.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length:")), 0)
-                while len(body) < length:
-                    body += conn.recv(65536)
-                self.requests.append(head)
-                self.sent.append(self.answer(conn, self.stop))
-            except OSError:
-                pass
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(timeout=5)
-        self.listener.close()
+    def answer(self, conn, method, path, head, body) -> None:
+        self.requests.append(head)
+        self.sent.append(self.respond(conn, self.stop))
 
 
 def endless(conn: socket.socket, stop) -> int:
