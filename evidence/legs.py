@@ -53,10 +53,12 @@ class LegResults:
         return ", ".join(parts)
 
 
-def _verify_duis(xml: bytes, certs: Certificates, signer: str | None) -> tuple[str | None, str]:
+def _verify_duis(xml: bytes, certs: Certificates, signer: str | None,
+                 originator: str | None = None) -> tuple[str | None, str]:
     """(sha256 of the certificate that verifies the top-level signature, or None; why not). Tried: the
-    certificate the signature's KeyInfo names, then those of the signer the index names (KeyInfo is
-    not signed: a DSP checks a request with its sender's certificate, whatever KeyInfo says)."""
+    certificate the signature's KeyInfo names, then those of the signer the index names, then (a
+    request) those of its Business Originator: KeyInfo is not signed, and the index's signer is read
+    from it; a DSP checks a request with its sender's certificate, whatever KeyInfo says (MP107-R4.1)."""
     try:
         issuer, serial = signing.signer_issuer_serial(xml)
         candidates = certs.named_by(issuer, serial)
@@ -68,6 +70,8 @@ def _verify_duis(xml: bytes, certs: Certificates, signer: str | None) -> tuple[s
     if signer:
         usage = "dsp-xml-signing" if signer == "DSP" else "xml-signing"
         candidates += [c for c in certs.held_by(signer, usage) if c not in candidates]
+    if originator:
+        candidates += [c for c in certs.held_by(originator, "xml-signing") if c not in candidates]
     if not candidates:
         return None, why or f"no certificate of {signer} in the bundle"
     for sha, cert in candidates:
@@ -88,8 +92,12 @@ PARALLEL_FROM = 200
 
 def _verify_one(i: int) -> tuple[str | None, str]:
     legs, data, certs = _SHARED
-    leg = legs[i]
-    return _verify_duis(data[leg.sha256], certs, leg.signer)
+    return _verify_leg(legs[i], data, certs)
+
+
+def _verify_leg(leg: Leg, data: dict[str, bytes], certs: Certificates) -> tuple[str | None, str]:
+    originator = leg.request_id.split(":")[0] if leg.direction == "to-target" and leg.request_id else None
+    return _verify_duis(data[leg.sha256], certs, leg.signer, originator)
 
 
 def _verify_all(todo: list[int], legs: list[Leg], data: dict[str, bytes], certs: Certificates) -> dict[int, tuple]:
@@ -98,7 +106,7 @@ def _verify_all(todo: list[int], legs: list[Leg], data: dict[str, bytes], certs:
     global _SHARED
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1), 4)
     if workers < 2 or len(todo) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        return {i: _verify_duis(data[legs[i].sha256], certs, legs[i].signer) for i in todo}
+        return {i: _verify_leg(legs[i], data, certs) for i in todo}
     _SHARED = (legs, data, certs)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
