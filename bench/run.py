@@ -14,6 +14,7 @@ Benchmarks (bench/README.md says what each measures and how):
   hostile   a 5,000-attribute request's refusal, and a valid one alongside 8   (bench_hostile.py)
   datafix   the data fix, 29,280 among 1 M devices, SQLite and PostgreSQL     (bench_datafix.py)
   latency   the suite against a slow target (0, 1, 5 s outcome delay), 1 worker vs N (bench_latency.py)
+  polling   the same at 1 s, 16 workers: polls backing off against polling every poll_interval (bench_latency.py)
   bundle    a whole run's evidence bundle written and verified                 (bench_bundle.py)
   attack    a valid request beside slow-chunk and idle connections; both sides' memory and
             tracebacks whatever callback endpoints answer or reaches the receiver  (bench_attack.py)
@@ -39,7 +40,7 @@ from common import Options, Outcome, fmt_s, say  # noqa: E402
 
 MODULES = ("bench_suite", "bench_request", "bench_server", "bench_hostile", "bench_datafix", "bench_latency",
            "bench_bundle", "bench_attack")
-ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix", "latency", "bundle", "attack")
+ORDER = ("suite", "scaling", "request", "server", "hostile", "datafix", "latency", "polling", "bundle", "attack")
 
 
 def benchmarks() -> dict:
