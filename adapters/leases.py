@@ -230,12 +230,15 @@ class Floor:
                 pass
             self._floor.acquire(self.wait, shared=True)
             return
-        self._turnstile.acquire(self.wait)
         try:
-            self._floor.acquire(self.wait)
-        except BaseException:
-            self._turnstile.release()
-            raise
+            self._turnstile.acquire(self.wait)
+            try:
+                self._floor.acquire(self.wait)
+            except BaseException:
+                self._turnstile.release()
+                raise
+        except LeaseTimeout as exc:     # the broken scenario says why it could not share the target
+            raise LeaseTimeout(f"{exc}; this scenario waited to have it alone: {alone_because}") from None
 
     def leave(self) -> None:
         self._floor.release()

@@ -46,7 +46,10 @@ _DCC_INTERFACE = re.compile(r"the target speaks the DCC's own interface")
 def runs_alone(state, scenario, baseline) -> str | None:
     """Why this scenario must have the target to itself when workers share it, or None: it sets the
     DSP feature switch or an S1SP's implemented flag away from `baseline` (the target's state,
-    adapters.target.TargetState), or runs the data fix over an S1SP's database (adapters/leases.py)."""
+    adapters.target.TargetState), or runs the data fix over an S1SP's database (adapters/leases.py). A
+    setting the baseline does not show (the switch None, an S1SP the target's state leaves out) may be
+    either, so a scenario that sets it runs alone whichever way it sets it. The reason is what a scenario
+    whose wait for the target timed out says it waited for."""
     for step in scenario.steps:
         text = step.name
         m = _SWITCH.fullmatch(text)
@@ -54,7 +57,7 @@ def runs_alone(state, scenario, baseline) -> str | None:
             return f"it sets the DSP feature switch {m['setting']}"
         m = _IMPLEMENTED.fullmatch(text)
         if m and state.can(Capability.SWITCHES) and \
-                (not m["negation"]) != baseline.s1sp_implemented.get(m["s1sp"], True):
+                (not m["negation"]) != baseline.s1sp_implemented.get(m["s1sp"]):
             return f"it sets {m['s1sp']} {'not ' if m['negation'] else ''}implemented"
         m = _DATAFIX_RUN.fullmatch(text)
         if m and state.can(Capability.DATAFIX):

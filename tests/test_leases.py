@@ -120,8 +120,10 @@ def test_shards_deal_the_scenarios_stably_and_whole():
 def test_a_scenario_that_changes_the_target_has_it_alone(tmp_path):
     sharing, alone, later = Floor(tmp_path, wait=0.2), Floor(tmp_path, wait=0.2), Floor(tmp_path, wait=0.2)
     sharing.enter(None)
-    with pytest.raises(LeaseTimeout, match="the target"):
+    with pytest.raises(LeaseTimeout) as timed_out:
         alone.enter("it sets the DSP feature switch off")       # waits for the one in flight, bounded
+    assert str(timed_out.value).startswith("the target: not had within 0.2 s")
+    assert str(timed_out.value).endswith("; this scenario waited to have it alone: it sets the DSP feature switch off")
     later.enter(None)                                           # sharing with sharing is fine
     later.leave()
     sharing.leave()

@@ -11,7 +11,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from adapters.statement import DatafixStatement, S1SPStatement, Statement
-from adapters.target import Capability
+from adapters.target import Capability, TargetState
 from adapters.world import PARTIES, ROLELESS_PARTIES
 from steps import preflight
 
@@ -148,6 +148,66 @@ def not_applicable(state, *steps) -> str:
     reason = str(caught.value.msg)
     assert reason.startswith("not applicable: "), reason
     return reason.removeprefix("not applicable: ")
+
+
+# --- which scenarios have the target alone when workers share it (runs_alone) ----------------------------
+# The reason is the one a broken scenario shows when its wait for the target timed out (adapters/leases.py).
+
+def alone(*steps, caps=ALL, switch=False, implemented=None, applied=False):
+    baseline = TargetState(switch, {"S1SP1": True, "S1SP2": False} if implemented is None else implemented)
+    state = State(statement=statement(datafix=DatafixStatement(applied=applied, runnable=True)), caps=caps)
+    return preflight.runs_alone(state, scenario(*steps), baseline)
+
+
+@pytest.mark.parametrize("switch, setting, reason", [
+    (False, "on", "it sets the DSP feature switch on"), (False, "off", None),
+    (True, "off", "it sets the DSP feature switch off"), (True, "on", None),
+    (None, "on", "it sets the DSP feature switch on"),          # the target's setting unknown: alone either way
+    (None, "off", "it sets the DSP feature switch off")])
+def test_setting_the_switch_away_from_the_targets_state_runs_alone(switch, setting, reason):
+    assert alone(f"the DSP feature switch is {setting}", switch=switch) == reason
+
+
+@pytest.mark.parametrize("step, reason", [
+    ("S1SP1 has not implemented MP107", "it sets S1SP1 not implemented"),
+    ("S1SP1 has implemented MP107", None),
+    ("S1SP2 has implemented MP107", "it sets S1SP2 implemented"),
+    ("S1SP2 has not implemented MP107", None),
+    ("S1SP3 has implemented MP107", "it sets S1SP3 implemented"),        # not in the target's state: unknown,
+    ("S1SP3 has not implemented MP107", "it sets S1SP3 not implemented")])  # so alone either way
+def test_setting_an_s1sps_flag_away_from_the_targets_state_runs_alone(step, reason):
+    assert alone(step) == reason
+
+
+@pytest.mark.parametrize("step", ["the DSP feature switch is on", "S1SP2 has implemented MP107",
+                                  "S1SP1 has not implemented MP107"])
+def test_switches_the_harness_cannot_set_are_the_statements_and_shared(step):
+    assert alone(step, caps=ALL - {Capability.SWITCHES}) is None
+    assert alone(step) is not None
+
+
+@pytest.mark.parametrize("step", ["the DCC runs the data fix on the database of S1SP2",
+                                  "the DCC runs the data fix as a dry run on the database of S1SP2"])
+def test_running_the_data_fix_runs_alone_where_the_harness_can(step):
+    assert alone(step) == "it runs the data fix on the database of S1SP2"
+    assert alone(step, caps=ALL - {Capability.DATAFIX}) is None
+
+
+def test_staging_the_data_fix_runs_alone_only_where_the_harness_stages_it():
+    step = "the DCC's operator has applied the data fix"
+    assert alone(step) == "it stages the data fix"
+    assert alone(step, applied=True) is None                            # the target's own: nothing staged
+    assert alone(step, caps=ALL - {Capability.PROVISION}) is None
+    assert alone(step, caps=ALL - {Capability.DATAFIX}) is None
+
+
+def test_any_step_of_the_scenario_may_make_it_run_alone_and_others_share():
+    assert alone("the DSP feature switch is off", "S1SP1 has implemented MP107", "S1SP2 has not implemented MP107",
+                 "the DCC's operator has applied the data fix") == "it stages the data fix"
+    assert alone("the DSP feature switch is off", "S1SP2 has implemented MP107") == "it sets S1SP2 implemented"
+    assert alone("the DSP feature switch is off", "the DCC's operator has applied the data fix", applied=True) is None
+    assert alone("the DSP feature switch is onward", "S1SP2 has implemented MP107 twice",
+                 "the DCC runs the data fix on the database of S1SP2 now") is None     # whole steps only
 
 
 # --- the statement rules a scenario out -----------------------------------------------------------------
