@@ -67,14 +67,16 @@ class Callbacks:
     poll_after: float = 1.0
     """push mode: seconds to wait for the callback before polling too"""
     poll_interval: float = 0.25
-    """the first pause between two polls; each later pause is half as long again, up to poll_interval_max"""
-    poll_interval_max: float = 1.0
-    """the longest pause between two polls (never below poll_interval): a slow target's outcome, seconds after
-    its acknowledgement, costs a handful of polls rather than one every poll_interval"""
+    """the pause between two polls (the first of them, where poll_interval_max makes them back off)"""
+    poll_interval_max: float | None = None
+    """the longest pause between two polls (never below poll_interval; None: poll_interval, no back-off). For a
+    target whose outcomes take minutes, a back-off costs a handful of polls per request rather than one every
+    poll_interval; against outcomes that take a second it costs wall time (bench/README.md, "polling"), so it
+    is the profile's choice, not the default"""
 
     def poll_pauses(self):
         """The pauses between polls, in order: poll_interval, then 1.5 times the last, up to poll_interval_max."""
-        pause, cap = self.poll_interval, max(self.poll_interval, self.poll_interval_max)
+        pause, cap = self.poll_interval, max(self.poll_interval, self.poll_interval_max or self.poll_interval)
         while True:
             yield pause
             pause = min(cap, pause * 1.5)
@@ -372,7 +374,7 @@ def load(path: str | Path, *, base_url: str | None = None) -> Profile:
     callbacks = Callbacks(mode, m.group(1), int(m.group(2)), cb_url,
                           r.number(c, "poll_after", "[callbacks]", Callbacks.poll_after),
                           r.number(c, "poll_interval", "[callbacks]", Callbacks.poll_interval),
-                          r.number(c, "poll_interval_max", "[callbacks]", Callbacks.poll_interval_max))
+                          r.number(c, "poll_interval_max", "[callbacks]", 1.0) if "poll_interval_max" in c else None)
     tls = _tls(r, data["tls"], callbacks) if "tls" in data else None
 
     codes = data.get("codes", {})
