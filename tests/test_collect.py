@@ -12,6 +12,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from conformance import catalogue, gate
+from conformance.baseline import Baseline
 from reports import collect
 from test_report import write_junit, write_result
 
@@ -293,3 +294,61 @@ def test_verdict_json_field_by_field():
         "cells": {"cell-MP107-R1.8-any": "not covered"},
         "causes": {"R1.10: not coordinated": ["sc1", "sc2"]},
     }
+
+
+def test_a_group_with_known_deviations_says_how_many():
+    groups = {"DSP": {"verdict": "CONFORMANT", "known_deviations": 0},
+              "S1SP1": {"verdict": "CONFORMANT", "known_deviations": 1},
+              "S1SP2": {"verdict": "CONFORMANT", "known_deviations": 2}}
+    assert report(fake_gate("CONFORMANT", 0, groups)).verdict_line() == (
+        "SECMP0107 verdict: CONFORMANT (exit 0) - DSP conformant, S1SP1 conformant (1 known deviation), "
+        "S1SP2 conformant (2 known deviations)")
+
+
+def test_verdict_json_without_a_baseline():
+    g = NS(verdict="CONFORMANT", exit_code=0, policy=NS(name="release", source="policies/release.toml"), today=TODAY,
+           not_judged=[], incomplete=[], not_applicable=[], blocked=[], groups={}, findings=[], waivers_used=[],
+           waivers_expired=[], skipped=[], baseline=None, known_deviations=[], deviations_expired=[],
+           deviations_not_exercised=[])
+    m = NS(rows={}, cause_summary=lambda: {})
+    out = report(g, {}, m).as_json()
+    assert out["baseline"] is None and out["statement"] is None and out["known_deviations"] == []
+
+
+# --- what judge takes from run-info beyond the results ---------------------------------------------------------
+
+def test_a_shard_is_not_judged_as_the_whole(tmp_path):
+    r = run(tmp_path, info={"options": {"shard": "2/4"}})
+    assert r.gate.not_judged == ["this run is shard 2/4 of the suite: judge the whole with `mp107 merge` "
+                                 "over every shard's run folder"]
+
+
+@pytest.mark.parametrize("info, words", [
+    ({"outcome_waits_gave_up": ["gw0: no outcome for R1", "gw1: no outcome for R2"]},
+     ["silent target: gw0: no outcome for R1", "silent target: gw1: no outcome for R2"]),
+    ({"outcome_waits": {"gave_up": "no outcome for R3"}}, ["silent target: no outcome for R3"]),
+    ({"outcome_waits": {"gave_up": None}}, []),
+    ({"outcome_waits": {}}, []),
+    ({"outcome_waits": None, "outcome_waits_gave_up": []}, []),
+])
+def test_a_silent_target_the_harness_gave_up_on(tmp_path, info, words):
+    assert run(tmp_path, info=info).gate.not_judged == words
+
+
+def test_a_run_narrowed_by_its_pytest_arguments_is_judged_as_a_subset(tmp_path):
+    r = run(tmp_path, info={"args": ["features", "-k", "S1SP1"]})
+    assert "a subset of the suite ran (-k S1SP1): what it left out is not judged" in r.gate.incomplete
+    assert not any("subset" in line for line in run(tmp_path / "whole", info={"args": ["features"]}).gate.incomplete)
+
+
+def test_the_baseline_and_requirements_given_are_used(tmp_path):
+    b = Baseline((), "targets/acme.toml")
+    r = run(tmp_path, baseline=b, requirements=REQS)
+    assert r.gate.baseline is b and r.requirements is REQS
+
+
+def test_by_default_the_features_say_which_requirements_are_tagged(tmp_path):
+    pol = gate.parse_policy({"policy": {"name": "t", "mandatory": ["MP107-R1.8"],
+                                        "mandatory_if_tagged": ["MP107-R2.*"]}}, REQS, "t.toml")
+    r = run(tmp_path, policy=pol)          # the results tag MP107-R1.8 only
+    assert r.gate.mandatory == ["MP107-R1.8", "MP107-R2.1", "MP107-R2.2", "MP107-R2.3", "MP107-R2.4"]
