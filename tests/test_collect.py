@@ -305,14 +305,19 @@ def test_a_group_with_known_deviations_says_how_many():
         "S1SP2 conformant (2 known deviations)")
 
 
-def test_verdict_json_without_a_baseline():
-    g = NS(verdict="CONFORMANT", exit_code=0, policy=NS(name="release", source="policies/release.toml"), today=TODAY,
-           not_judged=[], incomplete=[], not_applicable=[], blocked=[], groups={}, findings=[], waivers_used=[],
-           waivers_expired=[], skipped=[], baseline=None, known_deviations=[], deviations_expired=[],
+def test_verdict_json_without_a_baseline_and_with_an_accepted_known_deviation():
+    known = gate.Finding("MP107-R1.5", "S1SP3", "S1SP3", "failed", "MP107-R1.5 failed on S1SP3",
+                         known=NS(ticket="T-9", reason="r", expires=dt.date(2027, 3, 1)), accepted=True)
+    g = NS(verdict="CONFORMANT", exit_code=0, policy=NS(name="uit", source="policies/uit.toml"), today=TODAY,
+           not_judged=[], incomplete=[], not_applicable=[], blocked=[],
+           groups={"S1SP3": {"verdict": "CONFORMANT", "causes": [], "findings": [known]}}, findings=[known],
+           waivers_used=[], waivers_expired=[], skipped=[], baseline=None, known_deviations=[], deviations_expired=[],
            deviations_not_exercised=[])
     m = NS(rows={}, cause_summary=lambda: {})
     out = report(g, {}, m).as_json()
     assert out["baseline"] is None and out["statement"] is None and out["known_deviations"] == []
+    assert [(f["known_deviation"], f["accepted"]) for f in out["findings"]] == [("T-9", True)]
+    assert out["findings_by_component"] == {"S1SP3": []}          # accepted: not an open finding
 
 
 # --- what judge takes from run-info beyond the results ---------------------------------------------------------
