@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import re
 import time
+from pathlib import Path
 from types import SimpleNamespace as NS
 
 import pytest
@@ -357,3 +358,48 @@ def test_by_default_the_features_say_which_requirements_are_tagged(tmp_path):
                                         "mandatory_if_tagged": ["MP107-R2.*"]}}, REQS, "t.toml")
     r = run(tmp_path, policy=pol)          # the results tag MP107-R1.8 only
     assert r.gate.mandatory == ["MP107-R1.8", "MP107-R2.1", "MP107-R2.2", "MP107-R2.3", "MP107-R2.4"]
+
+
+# --- a run narrowed to part of the suite: how run-info's pytest arguments show it (issue 20) -------------------
+
+@pytest.mark.parametrize("args, shown", [
+    (["features", "-n", "auto", "-k", "S1SP1"], "-k S1SP1"),
+    (["features", "-kS1SP1"], "-k S1SP1"),
+    (["features", "-m", "MP107-R3.1"], "-m MP107-R3.1"),
+    (["features", "--deselect=features/test_scenarios.py::x"], "--deselect features/test_scenarios.py::x"),
+    (["features/test_scenarios.py::test_a"], "features/test_scenarios.py::test_a"),
+    (["features", "-p", "no:cacheprovider", "--s1sp", "all", "-n", "auto"], None),
+    (["features", "-k=S1SP1"], "-k S1SP1"),                          # -k=EXPR, as argparse also allows
+    (["features", "-k="], "-k"),                                      # an empty value is not the next argument
+    (["features", "-m", "slow", "-x"], "-m slow"),
+    (["features", "-mslow"], "-m slow"),
+    (["features", "-kA"], "-k A"),                                    # the shortest glued form
+    (["features", "--deselect", "features/t.py::a"], "--deselect features/t.py::a"),   # its value once, not again as a node ID
+    (["features", "-k"], "-k"),                                       # the last argument, its value missing
+    (["-n", "2", "-m"], "-m"),
+    (["--lf", "features/t.py::a"], "--lf, features/t.py::a"),         # --lf takes no value
+    (["features", "--last-failed", "-x"], "--last-failed"),
+    (["--sw", "-x"], "--sw"),
+    (["--stepwise"], "--stepwise"),
+    (["-k", "S1SP1", "-m", "gas", "a.py::t"], "-k S1SP1, -m gas, a.py::t"),
+    (["--rootdir=a::b", "-p", "no:cacheprovider"], None),             # an option's value is not a node ID
+    (["features", "-x", "-v"], None),
+    ([], None),
+])
+def test_what_counts_as_a_subset(args, shown):
+    assert collect.subset_of({"args": args}) == shown
+
+
+def test_a_run_without_arguments_is_no_subset():
+    assert collect.subset_of({}) is None
+    assert collect.subset_of({"args": None}) is None
+
+
+def test_arguments_that_are_not_strings_are_read_as_strings():
+    assert collect.subset_of({"args": [Path("features/t.py::a"), "-k", 7]}) == "features/t.py::a, -k 7"
+
+
+def test_what_a_subset_shows_is_cut_at_200_characters():
+    ids = [f"features/test_scenarios.py::test_{i:03}" for i in range(10)]
+    shown = collect.subset_of({"args": ids})
+    assert shown == ", ".join(ids)[:200] and len(shown) == 200

@@ -47,53 +47,8 @@ def test_a_failure_inside_a_subset_is_still_a_finding():
     assert result.exit_code == 1 and [f.kind for f in result.open_findings] == ["failed"]
 
 
-@pytest.mark.parametrize("args, shown", [
-    (["features", "-n", "auto", "-k", "S1SP1"], "-k S1SP1"),
-    (["features", "-kS1SP1"], "-k S1SP1"),
-    (["features", "-m", "MP107-R3.1"], "-m MP107-R3.1"),
-    (["features", "--deselect=features/test_scenarios.py::x"], "--deselect features/test_scenarios.py::x"),
-    (["features/test_scenarios.py::test_a"], "features/test_scenarios.py::test_a"),
-    (["features", "-p", "no:cacheprovider", "--s1sp", "all", "-n", "auto"], None),
-])
-def test_what_counts_as_a_subset(args, shown):
-    assert collect.subset_of({"args": args}) == shown
-
-
-@pytest.mark.parametrize("args, shown", [
-    (["features", "-k=S1SP1"], "-k S1SP1"),                          # -k=EXPR, as argparse also allows
-    (["features", "-k="], "-k"),                                      # an empty value is not the next argument
-    (["features", "-m", "slow", "-x"], "-m slow"),
-    (["features", "-mslow"], "-m slow"),
-    (["features", "-kA"], "-k A"),                                    # the shortest glued form
-    (["features", "--deselect", "features/t.py::a"], "--deselect features/t.py::a"),
-    (["features", "-k"], "-k"),                                       # the last argument, its value missing
-    (["-n", "2", "-m"], "-m"),
-    (["--lf", "features/t.py::a"], "--lf, features/t.py::a"),         # --lf takes no value
-    (["features", "--last-failed", "-x"], "--last-failed"),
-    (["--sw", "-x"], "--sw"),
-    (["--stepwise"], "--stepwise"),
-    (["-k", "S1SP1", "-m", "gas", "a.py::t"], "-k S1SP1, -m gas, a.py::t"),
-    (["--rootdir=a::b", "-p", "no:cacheprovider"], None),             # an option's value is not a node ID
-    (["features", "-x", "-v"], None),
-    ([], None),
-])
-def test_each_way_a_subset_is_spelled(args, shown):
-    assert collect.subset_of({"args": args}) == shown
-
-
-def test_a_run_without_arguments_is_no_subset():
-    assert collect.subset_of({}) is None
-    assert collect.subset_of({"args": None}) is None
-
-
-def test_arguments_that_are_not_strings_are_read_as_strings():
-    assert collect.subset_of({"args": [Path("features/t.py::a"), "-k", 7]}) == "features/t.py::a, -k 7"
-
-
-def test_what_a_subset_shows_is_cut_at_200_characters():
-    ids = [f"features/test_scenarios.py::test_{i:03}" for i in range(10)]
-    shown = collect.subset_of({"args": ids})
-    assert shown == ", ".join(ids)[:200] and len(shown) == 200
+# How run-info's pytest arguments are read as a subset (collect.subset_of): tests/test_collect.py, which
+# mutation testing of reports/collect.py runs (this file has a slow test, so it is not among them).
 
 
 @pytest.mark.slow
