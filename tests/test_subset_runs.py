@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance import gate
-from reports import collect, matrix
+from reports import matrix
 from tests.test_gate import REQS, TODAY, full_pass, policy, scenario
 
 ROOT = Path(__file__).resolve().parents[1]
