@@ -127,7 +127,7 @@ def subset_of(info: dict) -> str | None:
                 value = args[i + 1]
                 taken.add(i + 1)
             shown.append(f"{name} {value}".strip())
-        elif arg[:2] in ("-k", "-m") and len(arg) > 2:
+        elif arg[:2] in ("-k", "-m"):            # -kEXPR (a bare -k or -m is an option above)
             shown.append(f"{arg[:2]} {arg[2:]}")
         elif not arg.startswith("-") and "::" in arg:
             shown.append(arg)
