@@ -117,13 +117,17 @@ def subset_of(info: dict) -> str | None:
     when they did not."""
     args = [str(a) for a in info.get("args") or []]
     shown = []
+    taken = set()           # indexes of the values of -k, -m, --deselect given as the next argument
     for i, arg in enumerate(args):
+        if i in taken:
+            continue
         name, eq, value = arg.partition("=")
         if name in SUBSET_OPTIONS:
-            takes = name in ("-k", "-m", "--deselect")
-            value = value if eq else (args[i + 1] if takes and i + 1 < len(args) else "")
+            if not eq and name in ("-k", "-m", "--deselect") and i + 1 < len(args):
+                value = args[i + 1]
+                taken.add(i + 1)
             shown.append(f"{name} {value}".strip())
-        elif arg[:2] in ("-k", "-m") and len(arg) > 2 and not arg.startswith("--"):
+        elif arg[:2] in ("-k", "-m"):            # -kEXPR (a bare -k or -m is an option above)
             shown.append(f"{arg[:2]} {arg[2:]}")
         elif not arg.startswith("-") and "::" in arg:
             shown.append(arg)

@@ -7,11 +7,13 @@ import datetime as dt
 import json
 import re
 import time
+from pathlib import Path
 from types import SimpleNamespace as NS
 
 import pytest
 
 from conformance import catalogue, gate
+from conformance.baseline import Baseline
 from reports import collect
 from test_report import write_junit, write_result
 
@@ -293,3 +295,111 @@ def test_verdict_json_field_by_field():
         "cells": {"cell-MP107-R1.8-any": "not covered"},
         "causes": {"R1.10: not coordinated": ["sc1", "sc2"]},
     }
+
+
+def test_a_group_with_known_deviations_says_how_many():
+    groups = {"DSP": {"verdict": "CONFORMANT", "known_deviations": 0},
+              "S1SP1": {"verdict": "CONFORMANT", "known_deviations": 1},
+              "S1SP2": {"verdict": "CONFORMANT", "known_deviations": 2}}
+    assert report(fake_gate("CONFORMANT", 0, groups)).verdict_line() == (
+        "SECMP0107 verdict: CONFORMANT (exit 0) - DSP conformant, S1SP1 conformant (1 known deviation), "
+        "S1SP2 conformant (2 known deviations)")
+
+
+def test_verdict_json_without_a_baseline_and_with_an_accepted_known_deviation():
+    known = gate.Finding("MP107-R1.5", "S1SP3", "S1SP3", "failed", "MP107-R1.5 failed on S1SP3",
+                         known=NS(ticket="T-9", reason="r", expires=dt.date(2027, 3, 1)), accepted=True)
+    g = NS(verdict="CONFORMANT", exit_code=0, policy=NS(name="uit", source="policies/uit.toml"), today=TODAY,
+           not_judged=[], incomplete=[], not_applicable=[], blocked=[],
+           groups={"S1SP3": {"verdict": "CONFORMANT", "causes": [], "findings": [known]}}, findings=[known],
+           waivers_used=[], waivers_expired=[], skipped=[], baseline=None, known_deviations=[], deviations_expired=[],
+           deviations_not_exercised=[])
+    m = NS(rows={}, cause_summary=lambda: {})
+    out = report(g, {}, m).as_json()
+    assert out["baseline"] is None and out["statement"] is None and out["known_deviations"] == []
+    assert [(f["known_deviation"], f["accepted"]) for f in out["findings"]] == [("T-9", True)]
+    assert out["findings_by_component"] == {"S1SP3": []}          # accepted: not an open finding
+
+
+# --- what judge takes from run-info beyond the results ---------------------------------------------------------
+
+def test_a_shard_is_not_judged_as_the_whole(tmp_path):
+    r = run(tmp_path, info={"options": {"shard": "2/4"}})
+    assert r.gate.not_judged == ["this run is shard 2/4 of the suite: judge the whole with `mp107 merge` "
+                                 "over every shard's run folder"]
+
+
+@pytest.mark.parametrize("info, words", [
+    ({"outcome_waits_gave_up": ["gw0: no outcome for R1", "gw1: no outcome for R2"]},
+     ["silent target: gw0: no outcome for R1", "silent target: gw1: no outcome for R2"]),
+    ({"outcome_waits": {"gave_up": "no outcome for R3"}}, ["silent target: no outcome for R3"]),
+    ({"outcome_waits": {"gave_up": None}}, []),
+    ({"outcome_waits": {}}, []),
+    ({"outcome_waits": None, "outcome_waits_gave_up": []}, []),
+])
+def test_a_silent_target_the_harness_gave_up_on(tmp_path, info, words):
+    assert run(tmp_path, info=info).gate.not_judged == words
+
+
+def test_a_run_narrowed_by_its_pytest_arguments_is_judged_as_a_subset(tmp_path):
+    r = run(tmp_path, info={"args": ["features", "-k", "S1SP1"]})
+    assert "a subset of the suite ran (-k S1SP1): what it left out is not judged" in r.gate.incomplete
+    assert not any("subset" in line for line in run(tmp_path / "whole", info={"args": ["features"]}).gate.incomplete)
+
+
+def test_the_baseline_and_requirements_given_are_used(tmp_path):
+    b = Baseline((), "targets/acme.toml")
+    r = run(tmp_path, baseline=b, requirements=REQS)
+    assert r.gate.baseline is b and r.requirements is REQS
+
+
+def test_by_default_the_features_say_which_requirements_are_tagged(tmp_path):
+    pol = gate.parse_policy({"policy": {"name": "t", "mandatory": ["MP107-R1.8"],
+                                        "mandatory_if_tagged": ["MP107-R2.*"]}}, REQS, "t.toml")
+    r = run(tmp_path, policy=pol)          # the results tag MP107-R1.8 only
+    assert r.gate.mandatory == ["MP107-R1.8", "MP107-R2.1", "MP107-R2.2", "MP107-R2.3", "MP107-R2.4"]
+
+
+# --- a run narrowed to part of the suite: how run-info's pytest arguments show it (issue 20) -------------------
+
+@pytest.mark.parametrize("args, shown", [
+    (["features", "-n", "auto", "-k", "S1SP1"], "-k S1SP1"),
+    (["features", "-kS1SP1"], "-k S1SP1"),
+    (["features", "-m", "MP107-R3.1"], "-m MP107-R3.1"),
+    (["features", "--deselect=features/test_scenarios.py::x"], "--deselect features/test_scenarios.py::x"),
+    (["features/test_scenarios.py::test_a"], "features/test_scenarios.py::test_a"),
+    (["features", "-p", "no:cacheprovider", "--s1sp", "all", "-n", "auto"], None),
+    (["features", "-k=S1SP1"], "-k S1SP1"),                          # -k=EXPR, as argparse also allows
+    (["features", "-k="], "-k"),                                      # an empty value is not the next argument
+    (["features", "-m", "slow", "-x"], "-m slow"),
+    (["features", "-mslow"], "-m slow"),
+    (["features", "-kA"], "-k A"),                                    # the shortest glued form
+    (["features", "--deselect", "features/t.py::a"], "--deselect features/t.py::a"),   # its value once, not again as a node ID
+    (["features", "-k"], "-k"),                                       # the last argument, its value missing
+    (["-n", "2", "-m"], "-m"),
+    (["--lf", "features/t.py::a"], "--lf, features/t.py::a"),         # --lf takes no value
+    (["features", "--last-failed", "-x"], "--last-failed"),
+    (["--sw", "-x"], "--sw"),
+    (["--stepwise"], "--stepwise"),
+    (["-k", "S1SP1", "-m", "gas", "a.py::t"], "-k S1SP1, -m gas, a.py::t"),
+    (["--rootdir=a::b", "-p", "no:cacheprovider"], None),             # an option's value is not a node ID
+    (["features", "-x", "-v"], None),
+    ([], None),
+])
+def test_what_counts_as_a_subset(args, shown):
+    assert collect.subset_of({"args": args}) == shown
+
+
+def test_a_run_without_arguments_is_no_subset():
+    assert collect.subset_of({}) is None
+    assert collect.subset_of({"args": None}) is None
+
+
+def test_arguments_that_are_not_strings_are_read_as_strings():
+    assert collect.subset_of({"args": [Path("features/t.py::a"), "-k", 7]}) == "features/t.py::a, -k 7"
+
+
+def test_what_a_subset_shows_is_cut_at_200_characters():
+    ids = [f"features/test_scenarios.py::test_{i:03}" for i in range(10)]
+    shown = collect.subset_of({"args": ids})
+    assert shown == ", ".join(ids)[:200] and len(shown) == 200

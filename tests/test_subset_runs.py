@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conformance import gate
-from reports import collect, matrix
+from reports import matrix
 from tests.test_gate import REQS, TODAY, full_pass, policy, scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,16 +47,8 @@ def test_a_failure_inside_a_subset_is_still_a_finding():
     assert result.exit_code == 1 and [f.kind for f in result.open_findings] == ["failed"]
 
 
-@pytest.mark.parametrize("args, shown", [
-    (["features", "-n", "auto", "-k", "S1SP1"], "-k S1SP1"),
-    (["features", "-kS1SP1"], "-k S1SP1"),
-    (["features", "-m", "MP107-R3.1"], "-m MP107-R3.1"),
-    (["features", "--deselect=features/test_scenarios.py::x"], "--deselect features/test_scenarios.py::x"),
-    (["features/test_scenarios.py::test_a"], "features/test_scenarios.py::test_a"),
-    (["features", "-p", "no:cacheprovider", "--s1sp", "all", "-n", "auto"], None),
-])
-def test_what_counts_as_a_subset(args, shown):
-    assert collect.subset_of({"args": args}) == shown
+# How run-info's pytest arguments are read as a subset (collect.subset_of): tests/test_collect.py, which
+# mutation testing of reports/collect.py runs (this file has a slow test, so it is not among them).
 
 
 @pytest.mark.slow
