@@ -108,8 +108,10 @@ def selected_s1sps(info: dict, scenarios: list[ScenarioResult]) -> tuple[str, ..
     return seen or matrix_mod.S1SPS
 
 
-SUBSET_OPTIONS = ("-k", "-m", "--deselect", "--lf", "--last-failed", "--sw", "--stepwise")
+SUBSET_OPTIONS = ("-k", "-m", "--deselect", "--ignore", "--ignore-glob", "--lf", "--last-failed", "--sw", "--stepwise")
 """pytest options that leave part of the suite out on purpose"""
+VALUED = ("-k", "-m", "--deselect", "--ignore", "--ignore-glob")
+"""those of them that take a value (as `--opt VALUE` or `--opt=VALUE`)"""
 
 
 def subset_of(info: dict) -> str | None:
@@ -117,13 +119,13 @@ def subset_of(info: dict) -> str | None:
     when they did not."""
     args = [str(a) for a in info.get("args") or []]
     shown = []
-    taken = set()           # indexes of the values of -k, -m, --deselect given as the next argument
+    taken = set()           # indexes of the values of VALUED options given as the next argument
     for i, arg in enumerate(args):
         if i in taken:
             continue
         name, eq, value = arg.partition("=")
         if name in SUBSET_OPTIONS:
-            if not eq and name in ("-k", "-m", "--deselect") and i + 1 < len(args):
+            if not eq and name in VALUED and i + 1 < len(args):
                 value = args[i + 1]
                 taken.add(i + 1)
             shown.append(f"{name} {value}".strip())

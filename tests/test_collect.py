@@ -384,6 +384,8 @@ def test_by_default_the_features_say_which_requirements_are_tagged(tmp_path):
     (["-k", "S1SP1", "-m", "gas", "a.py::t"], "-k S1SP1, -m gas, a.py::t"),
     (["--rootdir=a::b", "-p", "no:cacheprovider"], None),             # an option's value is not a node ID
     (["features", "-x", "-v"], None),
+    (["features", "--ignore", "features/t.py"], "--ignore features/t.py"),     # a whole file left out
+    (["features", "--ignore-glob=*dialect*"], "--ignore-glob *dialect*"),
     ([], None),
 ])
 def test_what_counts_as_a_subset(args, shown):
