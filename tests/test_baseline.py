@@ -172,3 +172,47 @@ def test_mp107_baseline_writes_the_runs_failures_and_each_case_gives_its_exit_co
     assert code == 1 and [f["kind"] for f in v["findings"] if f["waived_by"] is None and not f["accepted"]] == [
         "baseline stale"], text
     assert "baseline stale" in text and "UIT-8" in text
+
+
+def test_an_expiry_date_is_read_the_same_way_for_a_deviation_and_a_waiver_only_the_error_differs():
+    """One function (baseline.expiry_date) reads both files' `expires`: a TOML date, a date-time (its
+    day) or a "YYYY-MM-DD" string; anything else is refused in the same words, by the file's own error."""
+    for value, day in ((dt.date(2027, 1, 31), dt.date(2027, 1, 31)), (dt.datetime(2027, 1, 31, 23, 59), dt.date(2027, 1, 31)),
+                       ("2027-01-31", dt.date(2027, 1, 31))):
+        assert bl.expiry_date(value, "here") == day
+        assert base(entry(expires=value)).deviations[0].expires == day
+        assert gate.parse_policy({"policy": {"mandatory": []}, "waiver": [
+            {"requirement": "MP107-R1.4", "reason": "r", "expires": value}]}, REQS).waivers[0].expires == day
+    for value in ("2027-13-01", "soon", 20270131, None):
+        with pytest.raises(bl.BaselineError) as caught:
+            bl.parse({"deviation": [entry(expires=value)]}, set(REQS), "bad.toml")
+        assert str(caught.value) == f"bad.toml: deviation 1: expires must be a date (YYYY-MM-DD), not {value!r}"
+        with pytest.raises(gate.PolicyError) as caught:
+            gate.parse_policy({"policy": {"mandatory": []}, "waiver": [
+                {"requirement": "MP107-R1.4", "reason": "r", "expires": value}]}, REQS, "bad.toml")
+        assert str(caught.value) == f"bad.toml: waiver 1: expires must be a date (YYYY-MM-DD), not {value!r}"
+
+
+def test_baseline_errors_in_words():
+    def refused(data) -> str:
+        with pytest.raises(bl.BaselineError) as caught:
+            bl.parse(data, set(REQS), "bad.toml")
+        return str(caught.value)
+    assert refused({"waiver": []}) == (
+        "bad.toml: unknown top-level keys ['waiver'] (expected [baseline] and [[deviation]] entries)")
+    assert refused({"deviation": {"requirement": "MP107-R1.4"}}) == "bad.toml: expected [[deviation]] entries"
+    assert refused({"deviation": [entry(), {**entry(), "s1sp": "S1SP2"}]}) == (
+        "bad.toml: deviation 2: unknown keys ['s1sp']; an entry has requirement, component, scenario, reason, "
+        "ticket, expires")
+    assert refused({"deviation": [entry(requirement="MP107-R9.9")]}) == (
+        "bad.toml: deviation 1: requirement 'MP107-R9.9' is not in the catalogue")
+    assert refused({"deviation": [entry(component="S1SP7")]}) == (
+        "bad.toml: deviation 1: component must be one of DSP, S1SP1, S1SP2, S1SP3, SMETS2 device, Data fix, "
+        "not 'S1SP7'")
+    assert refused({"deviation": [entry(scenario_=" ")]}) == (
+        "bad.toml: deviation 1: needs a scenario's full name, name or pattern (scenario = \"...\")")
+    assert refused({"deviation": [entry(reason=None)]}) == "bad.toml: deviation 1: needs a reason (reason = \"...\")"
+    assert refused({"deviation": [entry(ticket="")]}) == (
+        "bad.toml: deviation 1: needs a reference to the ticket that tracks it (ticket = \"...\")")
+    assert refused({"deviation": [{k: v for k, v in entry().items() if k != "expires"}]}) == (
+        "bad.toml: deviation 1: needs an expiry date (expires = YYYY-MM-DD)")
