@@ -216,3 +216,40 @@ def test_baseline_errors_in_words():
         "bad.toml: deviation 1: needs a reference to the ticket that tracks it (ticket = \"...\")")
     assert refused({"deviation": [{k: v for k, v in entry().items() if k != "expires"}]}) == (
         "bad.toml: deviation 1: needs an expiry date (expires = YYYY-MM-DD)")
+
+
+def test_known_deviations_are_failures_the_baseline_lists_and_their_text_says_so():
+    assert judge(failing_run(), pol=UIT).known_deviations == []                 # a failure, no baseline
+    b = base(entry(component="S1SP1"), entry())                                 # the second entry matches
+    result = judge(failing_run(), pol=UIT, baseline=b)
+    assert result.baseline is b
+    [known] = result.known_deviations
+    assert known.text == "MP107-R1.4 failed on S1SP2 (S1SP2 gas) - known deviation (UIT-42)" and known.known == b.deviations[1]
+    assert judge(full_pass(), pol=UIT, baseline=base(entry())).known_deviations == []     # stale is not a known deviation
+
+
+def test_a_stale_entry_in_words():
+    b = base(entry(scenario_="no such scenario"), entry(scenario_="*MP107-R1.4-*"))
+    result = judge(full_pass(), pol=UIT, baseline=b)
+    [stale] = result.findings
+    assert (stale.requirement, stale.s1sp, stale.group, stale.kind, stale.cells, stale.known) == (
+        "MP107-R1.4", "S1SP2", "S1SP2", "baseline stale", [], b.deviations[1])
+    assert stale.text == "MP107-R1.4 on S1SP2: baseline stale - the known deviation (UIT-42) no longer fails"
+    assert stale.scenarios == ["f.feature:MP107-R1.4-S1SP2-electricity", "f.feature:MP107-R1.4-S1SP2-gas"]
+    assert stale.reason == ("2 scenario(s) the baseline expects to fail passed, e.g. "
+                            "f.feature:MP107-R1.4-S1SP2-electricity; close UIT-42 and remove the entry from "
+                            "test-baseline.toml")
+    assert result.deviations_not_exercised == [b.deviations[0]]
+    dsp = judge(full_pass(), pol=UIT, baseline=base(entry(requirement="MP107-R1.8", component="DSP",
+                                                          scenario_="MP107-R1.8-any")))
+    [stale] = dsp.findings
+    assert (stale.s1sp, stale.group, stale.scenarios) == (None, "DSP", ["f.feature:MP107-R1.8-any"])
+
+
+def test_an_entry_that_matched_a_failure_or_expired_is_never_stale_and_later_entries_still_are():
+    b = base(entry(scenario_="*MP107-R1.4-S1SP2-*"), entry(requirement="MP107-R1.3", component="S1SP1",
+                                                          scenario_="*R1.3-S1SP1-gas"))
+    result = judge(failing_run(), pol=UIT, baseline=b)     # the first matches the failure, a sibling passed
+    assert [(f.requirement, f.kind) for f in result.findings] == [("MP107-R1.4", "failed"), ("MP107-R1.3", "baseline stale")]
+    gone = judge(full_pass(), pol=UIT, baseline=base(entry(expires=TODAY - dt.timedelta(days=1))))
+    assert gone.findings == [] and gone.exit_code == 0 and [fs for _, fs in gone.deviations_expired] == [[]]
