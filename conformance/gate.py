@@ -438,7 +438,7 @@ def _stale(matrix, baseline: Baseline | None, today: dt.date, findings: list[Fin
         passed = list(dict.fromkeys(passed))
         out.append(Finding(deviation.requirement, s1sp, deviation.component, "baseline stale",
                            f"{deviation.requirement} on {deviation.component}: baseline stale - the known deviation "
-                           f"({deviation.ticket}) no longer fails", [], reason=(
+                           f"({deviation.ticket}) no longer fails", reason=(
                                f"{len(passed)} scenario(s) the baseline expects to fail passed, e.g. {passed[0]}; "
                                f"close {deviation.ticket} and remove the entry from "
                                f"{baseline.source}")[:verdicts.REASON_CHARS],
