@@ -76,7 +76,9 @@ class Baseline:
     target: str = ""
 
 
-def _date(value, where: str) -> dt.date:
+def expiry_date(value, where: str, error: type[Exception] = BaselineError) -> dt.date:
+    """An `expires` value (a TOML date, a date-time, or a "YYYY-MM-DD" string) as a date; anything else
+    raises `error` (BaselineError here, gate.PolicyError for a waiver) naming `where`."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -86,7 +88,7 @@ def _date(value, where: str) -> dt.date:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise BaselineError(f"{where}: expires must be a date (YYYY-MM-DD), not {value!r}")
+    raise error(f"{where}: expires must be a date (YYYY-MM-DD), not {value!r}")
 
 
 def parse(data: dict, requirement_ids, source: str = "baseline") -> Baseline:
@@ -118,7 +120,7 @@ def parse(data: dict, requirement_ids, source: str = "baseline") -> Baseline:
         if "expires" not in entry:
             raise BaselineError(f"{where}: needs an expiry date (expires = YYYY-MM-DD)")
         out.append(Deviation(entry["requirement"], entry["component"], texts["scenario"], texts["reason"],
-                             texts["ticket"], _date(entry["expires"], where)))
+                             texts["ticket"], expiry_date(entry["expires"], where)))
     head = data.get("baseline", {})
     return Baseline(tuple(out), source, str(head.get("target", "")) if isinstance(head, dict) else "")
 

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance import verdicts
-from conformance.baseline import Baseline, Deviation
+from conformance.baseline import Baseline, Deviation, expiry_date
 from conformance.catalogue import Requirement
 
 S1SPS = ("S1SP1", "S1SP2", "S1SP3")
@@ -109,19 +109,6 @@ class Policy:
         return out
 
 
-def _date(value, where: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise PolicyError(f"{where}: expires must be a date (YYYY-MM-DD), not {value!r}")
-
-
 def parse_policy(data: dict, requirements: dict[str, Requirement], source: str = "built-in") -> Policy:
     head = data.get("policy", data)
     unknown_keys = set(data) - {"policy", "waiver"}
@@ -158,7 +145,7 @@ def parse_policy(data: dict, requirements: dict[str, Requirement], source: str =
             raise PolicyError(f"{where}: a waiver needs a reason")
         if "expires" not in w:
             raise PolicyError(f"{where}: a waiver needs an expiry date (expires = YYYY-MM-DD)")
-        waivers.append(Waiver(rid, s1sp, reason, _date(w["expires"], where)))
+        waivers.append(Waiver(rid, s1sp, reason, expiry_date(w["expires"], where, PolicyError)))
     return Policy(head.get("name", Path(source).stem), mandatory, if_tagged, waivers, source, not_applicable,
                   known_deviations)
 
@@ -309,7 +296,7 @@ def evaluate(matrix, requirements: dict[str, Requirement], policy: Policy, *, ta
             blocked.append(f"{rid} {where}")
         elif kind == "skipped":
             incomplete.append(f"{rid} {where}: applicable scenarios were skipped")
-            incomplete_groups.add("S1SP (all)" if group == "S1SP (all)" else group)
+            incomplete_groups.add(group)
         elif kind == "not applicable":
             reasons = sorted({(e.scenario.message.splitlines() or [''])[0].split("not applicable: ", 1)[-1]
                               for e in entries})
@@ -451,7 +438,7 @@ def _stale(matrix, baseline: Baseline | None, today: dt.date, findings: list[Fin
         passed = list(dict.fromkeys(passed))
         out.append(Finding(deviation.requirement, s1sp, deviation.component, "baseline stale",
                            f"{deviation.requirement} on {deviation.component}: baseline stale - the known deviation "
-                           f"({deviation.ticket}) no longer fails", [], reason=(
+                           f"({deviation.ticket}) no longer fails", reason=(
                                f"{len(passed)} scenario(s) the baseline expects to fail passed, e.g. {passed[0]}; "
                                f"close {deviation.ticket} and remove the entry from "
                                f"{baseline.source}")[:verdicts.REASON_CHARS],

@@ -172,3 +172,84 @@ def test_mp107_baseline_writes_the_runs_failures_and_each_case_gives_its_exit_co
     assert code == 1 and [f["kind"] for f in v["findings"] if f["waived_by"] is None and not f["accepted"]] == [
         "baseline stale"], text
     assert "baseline stale" in text and "UIT-8" in text
+
+
+def test_an_expiry_date_is_read_the_same_way_for_a_deviation_and_a_waiver_only_the_error_differs():
+    """One function (baseline.expiry_date) reads both files' `expires`: a TOML date, a date-time (its
+    day) or a "YYYY-MM-DD" string; anything else is refused in the same words, by the file's own error."""
+    for value, day in ((dt.date(2027, 1, 31), dt.date(2027, 1, 31)), (dt.datetime(2027, 1, 31, 23, 59), dt.date(2027, 1, 31)),
+                       ("2027-01-31", dt.date(2027, 1, 31))):
+        assert bl.expiry_date(value, "here") == day
+        assert base(entry(expires=value)).deviations[0].expires == day
+        assert gate.parse_policy({"policy": {"mandatory": []}, "waiver": [
+            {"requirement": "MP107-R1.4", "reason": "r", "expires": value}]}, REQS).waivers[0].expires == day
+    for value in ("2027-13-01", "soon", 20270131, None):
+        with pytest.raises(bl.BaselineError) as caught:
+            bl.parse({"deviation": [entry(expires=value)]}, set(REQS), "bad.toml")
+        assert str(caught.value) == f"bad.toml: deviation 1: expires must be a date (YYYY-MM-DD), not {value!r}"
+        with pytest.raises(gate.PolicyError) as caught:
+            gate.parse_policy({"policy": {"mandatory": []}, "waiver": [
+                {"requirement": "MP107-R1.4", "reason": "r", "expires": value}]}, REQS, "bad.toml")
+        assert str(caught.value) == f"bad.toml: waiver 1: expires must be a date (YYYY-MM-DD), not {value!r}"
+
+
+def test_baseline_errors_in_words():
+    def refused(data) -> str:
+        with pytest.raises(bl.BaselineError) as caught:
+            bl.parse(data, set(REQS), "bad.toml")
+        return str(caught.value)
+    assert refused({"waiver": []}) == (
+        "bad.toml: unknown top-level keys ['waiver'] (expected [baseline] and [[deviation]] entries)")
+    assert refused({"deviation": {"requirement": "MP107-R1.4"}}) == "bad.toml: expected [[deviation]] entries"
+    assert refused({"deviation": [entry(), {**entry(), "s1sp": "S1SP2"}]}) == (
+        "bad.toml: deviation 2: unknown keys ['s1sp']; an entry has requirement, component, scenario, reason, "
+        "ticket, expires")
+    assert refused({"deviation": [entry(requirement="MP107-R9.9")]}) == (
+        "bad.toml: deviation 1: requirement 'MP107-R9.9' is not in the catalogue")
+    assert refused({"deviation": [entry(component="S1SP7")]}) == (
+        "bad.toml: deviation 1: component must be one of DSP, S1SP1, S1SP2, S1SP3, SMETS2 device, Data fix, "
+        "not 'S1SP7'")
+    assert refused({"deviation": [entry(scenario_=" ")]}) == (
+        "bad.toml: deviation 1: needs a scenario's full name, name or pattern (scenario = \"...\")")
+    assert refused({"deviation": [entry(reason=None)]}) == "bad.toml: deviation 1: needs a reason (reason = \"...\")"
+    assert refused({"deviation": [entry(ticket="")]}) == (
+        "bad.toml: deviation 1: needs a reference to the ticket that tracks it (ticket = \"...\")")
+    assert refused({"deviation": [{k: v for k, v in entry().items() if k != "expires"}]}) == (
+        "bad.toml: deviation 1: needs an expiry date (expires = YYYY-MM-DD)")
+
+
+def test_known_deviations_are_failures_the_baseline_lists_and_their_text_says_so():
+    assert judge(failing_run(), pol=UIT).known_deviations == []                 # a failure, no baseline
+    b = base(entry(component="S1SP1"), entry())                                 # the second entry matches
+    result = judge(failing_run(), pol=UIT, baseline=b)
+    assert result.baseline is b
+    [known] = result.known_deviations
+    assert known.text == "MP107-R1.4 failed on S1SP2 (S1SP2 gas) - known deviation (UIT-42)" and known.known == b.deviations[1]
+    assert judge(full_pass(), pol=UIT, baseline=base(entry())).known_deviations == []     # stale is not a known deviation
+
+
+def test_a_stale_entry_in_words():
+    b = base(entry(scenario_="no such scenario"), entry(scenario_="*MP107-R1.4-*"))
+    result = judge(full_pass(), pol=UIT, baseline=b)
+    [stale] = result.findings
+    assert (stale.requirement, stale.s1sp, stale.group, stale.kind, stale.cells, stale.known) == (
+        "MP107-R1.4", "S1SP2", "S1SP2", "baseline stale", [], b.deviations[1])
+    assert stale.text == "MP107-R1.4 on S1SP2: baseline stale - the known deviation (UIT-42) no longer fails"
+    assert stale.scenarios == ["f.feature:MP107-R1.4-S1SP2-electricity", "f.feature:MP107-R1.4-S1SP2-gas"]
+    assert stale.reason == ("2 scenario(s) the baseline expects to fail passed, e.g. "
+                            "f.feature:MP107-R1.4-S1SP2-electricity; close UIT-42 and remove the entry from "
+                            "test-baseline.toml")
+    assert result.deviations_not_exercised == [b.deviations[0]]
+    dsp = judge(full_pass(), pol=UIT, baseline=base(entry(requirement="MP107-R1.8", component="DSP",
+                                                          scenario_="MP107-R1.8-any")))
+    [stale] = dsp.findings
+    assert (stale.s1sp, stale.group, stale.scenarios) == (None, "DSP", ["f.feature:MP107-R1.8-any"])
+
+
+def test_an_entry_that_matched_a_failure_or_expired_is_never_stale_and_later_entries_still_are():
+    b = base(entry(scenario_="*MP107-R1.4-S1SP2-*"), entry(requirement="MP107-R1.3", component="S1SP1",
+                                                          scenario_="*R1.3-S1SP1-gas"))
+    result = judge(failing_run(), pol=UIT, baseline=b)     # the first matches the failure, a sibling passed
+    assert [(f.requirement, f.kind) for f in result.findings] == [("MP107-R1.4", "failed"), ("MP107-R1.3", "baseline stale")]
+    gone = judge(full_pass(), pol=UIT, baseline=base(entry(expires=TODAY - dt.timedelta(days=1))))
+    assert gone.findings == [] and gone.exit_code == 0 and [fs for _, fs in gone.deviations_expired] == [[]]

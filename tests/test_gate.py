@@ -41,10 +41,11 @@ def policy(waivers=(), mandatory=("MP107-R1.*", "MP107-R3.*", "MP107-R4.*"), if_
     return gate.parse_policy(data, REQS, "test")
 
 
-def judge(scenarios, pol=None, tagged=ALL_IDS, selected=matrix.S1SPS, today=TODAY, not_judged=None, baseline=None):
+def judge(scenarios, pol=None, tagged=ALL_IDS, selected=matrix.S1SPS, today=TODAY, not_judged=None, baseline=None,
+          subset=None):
     m = matrix.build(scenarios, REQS, selected)
     return gate.evaluate(m, REQS, pol or policy(), tagged=tagged, selected_s1sps=selected, today=today,
-                         not_judged=not_judged, baseline=baseline)
+                         not_judged=not_judged, baseline=baseline, subset=subset)
 
 
 def waiver(rid="MP107-R1.4", s1sp="S1SP2", expires=TODAY, reason="known, release coordinated for January"):

@@ -407,3 +407,102 @@ def test_not_run_s1sps_and_the_verdict_of_each_component():
 def test_today_defaults_to_today():
     m = matrix.build(full_pass(), REQS)
     assert gate.evaluate(m, REQS, policy(), tagged=set(REQS)).today == dt.date.today()
+
+
+# --- a subset of the suite (issue 20): incomplete, never not conformant ---------------------------------------------------
+
+UIT_LIKE = {"policy": {"name": "u", "mandatory": ["MP107-R1.*", "MP107-R3.*", "MP107-R4.*"],
+                       "mandatory_if_tagged": ["MP107-R2.*"], "not_applicable": "accepted"}}
+
+
+def test_a_subset_leaves_out_what_it_did_not_run_in_words():
+    scs = [s for s in full_pass(exclude={"MP107-R3.2"}) if s.name != "MP107-R1.3-S1SP3-gas"]
+    r = judge(scs, subset="-k 'not R3.2'")
+    assert not r.findings and (r.exit_code, r.verdict) == (2, "INCOMPLETE")
+    assert r.incomplete == [
+        "a subset of the suite ran (-k 'not R3.2'): what it left out is not judged",
+        "MP107-R1.3 for S1SP3 gas: not run to a verdict in this subset (-k 'not R3.2')",
+        "MP107-R3.2 (no scenario ran to a verdict): not run to a verdict in this subset (-k 'not R3.2')"]
+    assert {n: g["verdict"] for n, g in r.groups.items()} == {
+        "DSP": "INCOMPLETE", "S1SP1": "CONFORMANT", "S1SP2": "CONFORMANT", "S1SP3": "INCOMPLETE", "Data fix": "CONFORMANT"}
+    # the whole suite, the same results: not covered is a finding
+    assert [f.kind for f in judge(scs).findings] == ["not covered", "not covered"]
+
+
+def test_a_subset_that_ran_everything_is_still_incomplete_and_a_failure_in_it_still_fails():
+    r = judge(full_pass(), subset="-m smoke")
+    assert r.incomplete == ["a subset of the suite ran (-m smoke): what it left out is not judged"]
+    assert (r.exit_code, r.verdict) == (2, "INCOMPLETE") and not r.findings
+    assert {g["verdict"] for g in r.groups.values()} == {"CONFORMANT"}     # each component that ran held
+    r = judge(with_failure(), subset="-m smoke")
+    assert (r.exit_code, r.verdict) == (1, "NOT CONFORMANT") and [f.kind for f in r.findings] == ["failed"]
+
+
+def test_in_a_subset_only_not_applicable_is_incomplete_unless_the_policy_accepts_it():
+    scs = full_pass(exclude={"MP107-R1.8"}) + [scenario("na", "not applicable", ["MP107-R1.8"],
+                                                       message="not applicable: switch on")]
+    r = judge(scs, subset="-k x")
+    assert not r.findings and r.exit_code == 2 and r.not_applicable == []
+    assert r.incomplete[1:] == ["MP107-R1.8 (no scenario ran to a verdict): not run to a verdict in this subset (-k x)"]
+    assert r.groups["DSP"]["verdict"] == "INCOMPLETE"
+    r = judge(scs, subset="-k x", pol=gate.parse_policy(UIT_LIKE, REQS))
+    assert r.not_applicable == ["MP107-R1.8 (no scenario ran to a verdict): not applicable - switch on"]
+    assert r.incomplete == ["a subset of the suite ran (-k x): what it left out is not judged"]
+    assert r.groups["DSP"]["verdict"] == "CONFORMANT" and r.exit_code == 2      # accepted; the run as a whole is a subset
+
+
+def test_in_a_subset_skipped_and_blocked_are_what_they_are_in_the_whole_suite():
+    scs = full_pass(exclude={"MP107-R1.8"}) + [scenario("s", "skipped", ["MP107-R1.8"], message="Skipped: no NO key")]
+    r = judge(scs, subset="-k x")
+    assert r.incomplete == ["a subset of the suite ran (-k x): what it left out is not judged",
+                            "MP107-R1.8 (no scenario ran to a verdict): applicable scenarios were skipped",
+                            "scenario skipped: s (MP107-R1.8) - no NO key"]
+    blocked = dataclasses.replace(scenario("b", "failed", ["MP107-R1.8", "MP107-R1.7"]), component="DSP",
+                                  violated=["MP107-R1.7"])
+    r = judge([s for s in full_pass() if s.name not in ("MP107-R1.8-any", "MP107-R1.7-any")] + [blocked], subset="-k x")
+    assert r.blocked == ["MP107-R1.8 (no scenario ran to a verdict)"] and r.exit_code == 1
+
+
+# --- what the mutation run after issues 17 and 20 asked ---------------------------------------------------------------------
+
+def test_a_policy_says_what_a_known_deviation_is_default_finding():
+    assert gate.parse_policy({"policy": {"mandatory": []}}, REQS).known_deviations == "finding"
+    assert gate.parse_policy({"policy": {"mandatory": [], "known_deviations": "accepted"}}, REQS).known_deviations == "accepted"
+
+
+def test_a_not_applicable_finding_gives_its_reason_and_scenarios():
+    scs = full_pass(exclude={"MP107-R1.8"}) + [scenario(f"na{i}", "not applicable", ["MP107-R1.8"], message=m)
+                                              for i, m in enumerate(["not applicable: switch on", "not applicable: no gas"])]
+    [f] = judge(scs).findings
+    assert f.reason == "not applicable: no gas; switch on"
+    assert f.scenarios == ["f.feature:na0", "f.feature:na1"]
+
+
+def test_merged_failures_list_each_scenario_once():
+    scs = [s for s in full_pass() if not s.name.startswith("MP107-R1.4-S1SP2")] + [
+        scenario(f"MP107-R1.4-S1SP2-{fuel}", "failed", ["MP107-R1.4"], "S1SP2", fuel) for fuel in ("electricity", "gas")]
+    [f] = judge(scs).findings
+    assert f.scenarios == ["f.feature:MP107-R1.4-S1SP2-electricity", "f.feature:MP107-R1.4-S1SP2-gas"]
+
+
+def test_each_skipped_scenario_in_words_and_as_listed():
+    pol = policy(mandatory=("MP107-R1.*",), if_tagged=())
+    scs = full_pass(exclude={"MP107-R1.8", "MP107-R1.7"}) + [
+        scenario("r3", "skipped", ["MP107-R3.1"]),                                        # not mandatory here
+        scenario("two", "skipped", ["MP107-R1.8", "MP107-R3.1", "MP107-R1.7"], message="Skipped:   \nmore"),
+        scenario("one", "skipped", ["MP107-R1.3"], "S1SP1", "gas", message="Skipped: no NO key\nmore")]
+    r = judge(scs, pol=pol)
+    assert r.skipped == [
+        {"scenario": "f.feature:two", "name": "two", "s1sp": None, "requirements": ["MP107-R1.8", "MP107-R1.7"],
+         "reason": "no reason given"},
+        {"scenario": "f.feature:one", "name": "one", "s1sp": "S1SP1", "requirements": ["MP107-R1.3"],
+         "reason": "no NO key"}]
+    assert r.incomplete[-2:] == ["scenario skipped: two (MP107-R1.8, MP107-R1.7) - no reason given",
+                                 "scenario skipped: one (MP107-R1.3) - no NO key"]
+
+
+def test_a_per_s1sp_requirement_skipped_on_one_s1sp_and_run_nowhere_leaves_every_s1sp_incomplete():
+    scs = full_pass(exclude={"MP107-R1.3"}) + [scenario("s", "skipped", ["MP107-R1.3"], "S1SP1", "gas")]
+    r = judge(scs)
+    assert {n: r.groups[n]["verdict"] for n in ("DSP", "S1SP1", "S1SP2", "S1SP3")} == {
+        "DSP": "CONFORMANT", "S1SP1": "INCOMPLETE", "S1SP2": "INCOMPLETE", "S1SP3": "INCOMPLETE"}

@@ -5,6 +5,7 @@ enumerated with mutmut's own mutation code, without running a test (a second or 
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -33,7 +34,14 @@ def test_the_table_names_existing_modules_and_tests_and_no_slow_test():
         for t in m.tests:
             path = ROOT / t.split("::")[0]
             assert path.is_file(), f"{m.path}: selects {t}, which does not exist"
-            assert "pytest.mark.slow" not in path.read_text(encoding="utf-8"), f"{t} is slow: not for mutation testing"
+            text = path.read_text(encoding="utf-8")
+            assert "pytestmark = pytest.mark.slow" not in text, f"{t} is slow: not for mutation testing"
+            slow = re.findall(r"@pytest\.mark\.slow\s*\n(?:@.*\n)*def (\w+)\(", text)
+            assert text.count("pytest.mark.slow") == len(slow), f"{t}: a slow mark this test cannot place"
+            file, _, picked = t.partition("::")
+            for name in slow:       # a file may hold a slow test only if the table leaves it out
+                assert (picked and picked != name) or f"{file}::{name}" in m.deselect, (
+                    f"{file}::{name} is slow: not for mutation testing (deselect it)")
         for d in m.deselect:
             file, _, name = d.partition("::")
             assert f"def {name}(" in (ROOT / file).read_text(encoding="utf-8"), f"{m.path}: deselects {d}, which does not exist"
