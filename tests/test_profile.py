@@ -192,8 +192,9 @@ def test_polls_back_off_from_poll_interval_to_poll_interval_max():
     assert pauses == pytest.approx([0.05, 0.075, 0.1125, 0.16875, 0.2, 0.2])
     # a first pause above the cap is kept as it is (the cap never shortens what the profile asked for)
     assert list(islice(profiles.Callbacks(poll_interval=2.0, poll_interval_max=1.0).poll_pauses(), 3)) == [2.0] * 3
-    # by default no back-off: every pause is poll_interval (what the measurements in bench/ support)
-    assert list(islice(profiles.Callbacks(poll_interval=0.05).poll_pauses(), 3)) == [0.05] * 3
+    # by default they back off to 1 s (bench/README.md, "polling"); poll_interval_max = poll_interval: a fixed pace
+    assert profiles.Callbacks().poll_interval_max == 1.0
+    assert list(islice(profiles.Callbacks(poll_interval=0.05, poll_interval_max=0.05).poll_pauses(), 3)) == [0.05] * 3
 
 
 def test_poll_interval_max_is_read_from_the_profile(files):
