@@ -107,18 +107,23 @@ def _flow_scenarios() -> int:
 
 # --------------------------------------------------------------------------- the reference in dcc dialect
 
+def _world(reference: InProcessReference) -> tuple:
+    """(reference, target, cast, client): the harness's cast loaded into `reference`, every party's keys given."""
+    target = reference.target(profiles.load(DCC_PROFILE))
+    cast = Cast()
+    target.provision(cast.fixture())
+    for party in cast.parties:
+        target.register_signer(party.user_id, party.signer)
+        target.register_organisation_key(party.user_id, party.organisation_key)
+    return reference, target, cast, Client(target, outcome_timeout=10)
+
+
 @pytest.fixture(scope="module")
 def dcc_world():
     """The reference hosted with --interface dcc, the harness's cast loaded, every party's keys given."""
     reference = InProcessReference("--interface", "dcc")
     try:
-        target = reference.target(profiles.load(DCC_PROFILE))
-        cast = Cast()
-        target.provision(cast.fixture())
-        for party in cast.parties:
-            target.register_signer(party.user_id, party.signer)
-            target.register_organisation_key(party.user_id, party.organisation_key)
-        yield reference, target, cast, Client(target, outcome_timeout=10)
+        yield _world(reference)
     finally:
         reference.close()
 
@@ -170,13 +175,8 @@ def test_behind_a_relay_that_pushes_the_transform_answer_the_real_outcome_is_jud
     request's RequestID was taken for the outcome, so a 6.15.1 the S1SP refused (S1VE64) passed as I0."""
     reference = InProcessReference("--interface", "dcc", "--defect", "acknowledgements-published")
     try:
-        target = reference.target(profiles.load(DCC_PROFILE))
-        cast = Cast()
-        target.provision(cast.fixture())
-        for party in cast.parties:
-            target.register_signer(party.user_id, party.signer)
-            target.register_organisation_key(party.user_id, party.organisation_key)
-        world = (reference, target, cast, Client(target, outcome_timeout=10))
+        world = _world(reference)
+        _, target, cast, _ = world
         setup = _device(world)
         registered = cast.party("registered network operator", setup.fuel)
         body = m.UpdateSecurityCredentialsKRP("NetworkOperator", 0, m.CertificatePair(*registered.certificate_pair()),
