@@ -120,16 +120,19 @@ KINDS = {
 }
 
 
+def _body(world: World, srv_name: str, slot: str, other: str | None):
+    """The Body of a request of this kind: a 6.24.1 reads `slot`; a 6.21 or 6.15.1 puts `other`'s certificates there."""
+    if srv_name == "6.24.1":
+        return srv.retrieve_security_credentials(slot)
+    if srv_name == "6.21":
+        return srv.handover(world.party(other).certificate_pair(), world.cast.certification_path(), role=slot)
+    return srv.update_security_credentials(slot, world.party(other).certificate_pair(), world.cast.certification_path())
+
+
 def _send(world: World, sender: str, srv_name: str, slot: str, other: str | None):
     setup = world.device()
     party = world.party(sender)
-    if srv_name == "6.24.1":
-        body = srv.retrieve_security_credentials(slot)
-    elif srv_name == "6.21":
-        body = srv.handover(world.party(other).certificate_pair(), world.cast.certification_path(), role=slot)
-    else:
-        body = srv.update_security_credentials(slot, world.party(other).certificate_pair(),
-                                               world.cast.certification_path())
+    body = _body(world, srv_name, slot, other)
     request = world.client.build(party.user_id, setup.device.device_id, srv_name, body)
     return world.client.send(party.signer, request, description=f"SRV {srv_name} ({slot})")
 
@@ -295,12 +298,7 @@ def test_dcc_tool_signatures_on_requests_the_harness_built_are_accepted_by_the_r
     """The harness's unsigned request (codec.encode_request), signed by the DCC's tool: I99 then I0."""
     sender_label, srv_name, slot, other, _ = KINDS[kind]
     sender = zaz1.party(sender_label)
-    if srv_name == "6.24.1":
-        body = srv.retrieve_security_credentials(slot)
-    elif srv_name == "6.21":
-        body = srv.handover(zaz1.party(other).certificate_pair(), zaz1.cast.certification_path(), role=slot)
-    else:
-        body = srv.update_security_credentials(slot, zaz1.party(other).certificate_pair(), zaz1.cast.certification_path())
+    body = _body(zaz1, srv_name, slot, other)
     placeholder = RequestID.parse(f"{sender.user_id}:00-DB-00-00-00-00-00-00:1")
     unsigned = codec.encode_request(m.ServiceRequest(placeholder, 4 if srv_name == "6.15.1" else 1, srv_name, body))
     exchange = _send_signed_by_the_dcc_tool(zaz1, dcc_tools, unsigned, sender.user_id)
